@@ -68,8 +68,8 @@
  *   MSGTAP_A_EVENT_SEND; later kinds (the receive side) arrive as new
  *   attribute types in the same batches. Receivers skip attribute types they
  *   do not know.
- *   Batches are at most NLMSG_GOODSIZE (a page, minus overhead) long, so a
- *   batch holds roughly 60 send events. The module drains its per-CPU rings
+ *   A batch message is at most MSGTAP_BATCH_MAX bytes long, netlink header
+ *   included (about 80 send events): read with a buffer at least that big. The module drains its per-CPU rings
  *   every MSGTAP_A_FLUSH_MS milliseconds, sooner when a ring is half full,
  *   and on MSGTAP_CMD_FLUSH.
  *   If the listener's receive buffer is full, the batch is kept queued and
@@ -100,6 +100,9 @@
 
 #define MSGTAP_GENL_NAME "msgtap"
 #define MSGTAP_GENL_VERSION 1
+
+/* Upper bound of the length of one MSGTAP_CMD_EVENTS message. */
+#define MSGTAP_BATCH_MAX 8192
 
 /* Length of the comm field of a record, as TASK_COMM_LEN. */
 #define MSGTAP_COMM_LEN 16
@@ -133,9 +136,11 @@ enum msgtap_attr {
 
 /*
  * Kernel counters (nest MSGTAP_A_STATS), each a u64 summed over CPUs since
- * the module was loaded. For every probe hit exactly one of these happens:
- * the call is still running, it was missed by the kretprobe (see
- * MSGTAP_PROBE_A_NMISSED), or it ends as EVENTS_QUEUED or one DROP_* counter.
+ * the module was loaded. Every probe hit ends in exactly one of
+ * EVENTS_QUEUED, DROP_RING_FULL or DROP_NO_LISTENER, or is still running.
+ * Calls the kretprobe could not follow at all are not hits: they are counted
+ * per probe (MSGTAP_PROBE_A_NMISSED). Every queued record is eventually
+ * EVENTS_DELIVERED or DROP_UNDELIVERABLE, or still queued.
  */
 enum msgtap_stat {
 	MSGTAP_STAT_UNSPEC,
@@ -146,10 +151,11 @@ enum msgtap_stat {
 	MSGTAP_STAT_DROP_NO_LISTENER, /* not queued: nobody registered */
 	/* queued, then discarded because the listener went away */
 	MSGTAP_STAT_DROP_UNDELIVERABLE,
-	MSGTAP_STAT_DROP_NOMEM, /* queued, lost: no memory for a batch */
+	/* batches not built for lack of memory; kept queued and retried */
+	MSGTAP_STAT_DROP_NOMEM,
 	MSGTAP_STAT_EVENTS_DELIVERED, /* records handed to the listener */
 	MSGTAP_STAT_BATCHES_DELIVERED, /* EVENTS messages handed over */
-	/* batches refused by a full receive buffer and kept for a retry */
+	/* batches refused by a full receive buffer, kept queued and retried */
 	MSGTAP_STAT_DELIVERY_RETRIES,
 	__MSGTAP_STAT_MAX
 };

@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The netlink stage: the "msgtap" generic netlink family, its commands, and
+ * delivery of the per-CPU rings to the one registered listener.
+ *
+ * Delivery is a single delayed work item that drains every CPU's ring into
+ * MSGTAP_CMD_EVENTS batches and unicasts them to the listener. It runs every
+ * flush_ms while a listener exists, at once when a ring is half full, and
+ * synchronously for MSGTAP_CMD_FLUSH. One consumer keeps each CPU's records in
+ * order on the wire. A batch the listener's full socket refuses stays in the
+ * ring and is retried; the ring filling up is then what drops records, and
+ * the probe counts that.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/cpumask.h>
+#include <linux/jiffies.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/netlink.h>
+#include <linux/notifier.h>
+#include <linux/workqueue.h>
+#include <net/genetlink.h>
+#include <net/net_namespace.h>
+#include <net/netlink.h>
+
+#include "compat.h"
+#include "genl.h"
+#include "probe.h"
+#include "ring.h"
+
+u32 msgtap_listener;
+
+/* Serialises the consumer side: delivery, listener changes, discards. */
+static DEFINE_MUTEX(msgtap_deliver_lock);
+static unsigned long msgtap_flush_jiffies;
+static unsigned int msgtap_flush_ms;
+static bool msgtap_stopping;
+
+static atomic64_t msgtap_delivered = ATOMIC64_INIT(0);
+static atomic64_t msgtap_batches = ATOMIC64_INIT(0);
+static atomic64_t msgtap_retries = ATOMIC64_INIT(0);
+static atomic64_t msgtap_undeliverable = ATOMIC64_INIT(0);
+static atomic64_t msgtap_nomem = ATOMIC64_INIT(0);
+
+static void msgtap_drain_fn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(msgtap_drain, msgtap_drain_fn);
+
+static struct genl_family msgtap_family;
+
+/* Called with msgtap_deliver_lock held. */
+static void msgtap_forget_listener(void)
+{
+	WRITE_ONCE(msgtap_listener, 0);
+	atomic64_add(msgtap_ring_discard_all(), &msgtap_undeliverable);
+}
+
+/*
+ * Sends one batch of the records [*tail, head) of @r. Returns 0 when the
+ * batch went out (and advances *tail), or a negative errno.
+ */
+static int msgtap_send_batch(struct msgtap_ring *r, u64 *tail, u64 head,
+			     u32 portid)
+{
+	struct sk_buff *skb;
+	unsigned int n = 0;
+	u64 pos = *tail;
+	void *hdr;
+	int err;
+
+	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!skb)
+		return -ENOMEM;
+	hdr = genlmsg_put(skb, 0, 0, &msgtap_family, 0, MSGTAP_CMD_EVENTS);
+	if (!hdr) {
+		nlmsg_free(skb);
+		return -EMSGSIZE;
+	}
+	for (; pos != head; pos++, n++) {
+		const struct msgtap_send_event *ev = msgtap_ring_slot(r, pos);
+
+		if (skb->len + nla_total_size(sizeof(*ev)) > MSGTAP_BATCH_MAX ||
+		    nla_put(skb, MSGTAP_A_EVENT_SEND, sizeof(*ev), ev))
+			break;
+	}
+	genlmsg_end(skb, hdr);
+
+	err = genlmsg_unicast(&init_net, skb, portid);
+	if (err)
+		return err;
+	msgtap_ring_consume(r, pos);
+	*tail = pos;
+	atomic64_add(n, &msgtap_delivered);
+	atomic64_inc(&msgtap_batches);
+	return 0;
+}
+
+/*
+ * Drains every ring to the listener. Returns 0 when all records queued at
+ * the start went out, -ENOTCONN without a listener (or when it vanished),
+ * -EAGAIN when its receive buffer is full, -ENOMEM.
+ */
+static int msgtap_deliver(void)
+{
+	u32 portid = msgtap_listener;
+	int cpu, err;
+
+	lockdep_assert_held(&msgtap_deliver_lock);
+	if (!portid)
+		return -ENOTCONN;
+
+	for_each_possible_cpu(cpu) {
+		struct msgtap_ring *r = per_cpu_ptr(msgtap_rings, cpu);
+		u64 tail, head = msgtap_ring_readable(r, &tail);
+
+		while (tail != head) {
+			err = msgtap_send_batch(r, &tail, head, portid);
+			if (err == -ECONNREFUSED) {
+				pr_info("listener (port %u) is gone\n", portid);
+				msgtap_forget_listener();
+				return -ENOTCONN;
+			}
+			if (err == -EAGAIN)
+				atomic64_inc(&msgtap_retries);
+			else if (err == -ENOMEM)
+				atomic64_inc(&msgtap_nomem);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+static void msgtap_drain_fn(struct work_struct *work)
+{
+	mutex_lock(&msgtap_deliver_lock);
+	msgtap_deliver();
+	if (msgtap_listener && !msgtap_stopping)
+		queue_delayed_work(system_wq, &msgtap_drain,
+				   msgtap_flush_jiffies);
+	mutex_unlock(&msgtap_deliver_lock);
+}
+
+void msgtap_genl_kick(struct irq_work *work)
+{
+	if (!READ_ONCE(msgtap_stopping))
+		mod_delayed_work(system_wq, &msgtap_drain, 0);
+}
+
+static int msgtap_cmd_register(struct sk_buff *skb, struct genl_info *info)
+{
+	int err = 0;
+
+	mutex_lock(&msgtap_deliver_lock);
+	if (msgtap_listener && msgtap_listener != info->snd_portid) {
+		msgtap_err_fmt(info, "another listener is registered",
+			       "another listener (netlink port %u) is registered",
+			       msgtap_listener);
+		err = -EBUSY;
+	} else if (!msgtap_listener) {
+		WRITE_ONCE(msgtap_listener, info->snd_portid);
+		pr_info("listener registered (port %u)\n", info->snd_portid);
+		queue_delayed_work(system_wq, &msgtap_drain,
+				   msgtap_flush_jiffies);
+	}
+	mutex_unlock(&msgtap_deliver_lock);
+	return err;
+}
+
+static int msgtap_cmd_unregister(struct sk_buff *skb, struct genl_info *info)
+{
+	int err = 0;
+
+	mutex_lock(&msgtap_deliver_lock);
+	if (msgtap_listener != info->snd_portid) {
+		GENL_SET_ERR_MSG(info, "this socket is not the listener");
+		err = -ENOENT;
+	} else {
+		msgtap_forget_listener();
+		pr_info("listener unregistered (port %u)\n", info->snd_portid);
+	}
+	mutex_unlock(&msgtap_deliver_lock);
+	return err;
+}
+
+static int msgtap_cmd_flush(struct sk_buff *skb, struct genl_info *info)
+{
+	int err;
+
+	mutex_lock(&msgtap_deliver_lock);
+	err = msgtap_deliver();
+	mutex_unlock(&msgtap_deliver_lock);
+	if (err == -ENOTCONN)
+		GENL_SET_ERR_MSG(info, "no listener is registered");
+	else if (err == -EAGAIN)
+		GENL_SET_ERR_MSG(info, "listener's receive buffer is full: read, then flush again");
+	return err;
+}
+
+static int msgtap_put_u64(struct sk_buff *skb, int type, u64 value)
+{
+	return nla_put_u64_64bit(skb, type, value, MSGTAP_STAT_PAD);
+}
+
+static int msgtap_put_stats(struct sk_buff *skb)
+{
+	struct msgtap_ring_totals t;
+	struct nlattr *nest;
+
+	msgtap_ring_sum(&t);
+	nest = nla_nest_start(skb, MSGTAP_A_STATS);
+	if (!nest)
+		return -EMSGSIZE;
+	if (msgtap_put_u64(skb, MSGTAP_STAT_PROBE_HITS, t.probe_hits) ||
+	    msgtap_put_u64(skb, MSGTAP_STAT_EVENTS_QUEUED, t.events_queued) ||
+	    msgtap_put_u64(skb, MSGTAP_STAT_DROP_RING_FULL, t.drop_ring_full) ||
+	    msgtap_put_u64(skb, MSGTAP_STAT_DROP_NO_LISTENER,
+			   t.drop_no_listener) ||
+	    msgtap_put_u64(skb, MSGTAP_STAT_DROP_UNDELIVERABLE,
+			   atomic64_read(&msgtap_undeliverable)) ||
+	    msgtap_put_u64(skb, MSGTAP_STAT_DROP_NOMEM,
+			   atomic64_read(&msgtap_nomem)) ||
+	    msgtap_put_u64(skb, MSGTAP_STAT_EVENTS_DELIVERED,
+			   atomic64_read(&msgtap_delivered)) ||
+	    msgtap_put_u64(skb, MSGTAP_STAT_BATCHES_DELIVERED,
+			   atomic64_read(&msgtap_batches)) ||
+	    msgtap_put_u64(skb, MSGTAP_STAT_DELIVERY_RETRIES,
+			   atomic64_read(&msgtap_retries))) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int msgtap_put_probes(struct sk_buff *skb)
+{
+	struct msgtap_probe_info p;
+	unsigned int i;
+
+	for (i = 0; msgtap_probe_get(i, &p); i++) {
+		struct nlattr *nest = nla_nest_start(skb, MSGTAP_A_PROBE);
+
+		if (!nest)
+			return -EMSGSIZE;
+		if (nla_put_string(skb, MSGTAP_PROBE_A_SYMBOL, p.symbol) ||
+		    nla_put_u32(skb, MSGTAP_PROBE_A_KIND, p.kind) ||
+		    nla_put_u64_64bit(skb, MSGTAP_PROBE_A_NMISSED, p.nmissed,
+				      MSGTAP_PROBE_A_PAD) ||
+		    nla_put_u32(skb, MSGTAP_PROBE_A_MAXACTIVE, p.maxactive)) {
+			nla_nest_cancel(skb, nest);
+			return -EMSGSIZE;
+		}
+		nla_nest_end(skb, nest);
+	}
+	return 0;
+}
+
+static int msgtap_cmd_get_stats(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &msgtap_family, 0,
+				MSGTAP_CMD_GET_STATS);
+	if (!hdr)
+		goto too_big;
+	if (msgtap_put_stats(msg) ||
+	    nla_put_u32(msg, MSGTAP_A_LISTENER_PORTID,
+			READ_ONCE(msgtap_listener)) ||
+	    nla_put_u32(msg, MSGTAP_A_RING_SIZE, msgtap_ring_size()) ||
+	    nla_put_u32(msg, MSGTAP_A_NR_CPUS, num_possible_cpus()) ||
+	    nla_put_u32(msg, MSGTAP_A_FLUSH_MS, msgtap_flush_ms) ||
+	    msgtap_put_probes(msg))
+		goto too_big;
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+
+too_big:
+	nlmsg_free(msg);
+	return -EMSGSIZE;
+}
+
+/*
+ * No command takes attributes yet: without a policy the core rejects every
+ * attribute, and strict validation (resv_start_op left at 0) rejects
+ * non-zero reserved header bytes.
+ */
+static const struct genl_ops msgtap_ops[] = {
+	{
+		.cmd = MSGTAP_CMD_REGISTER,
+		.doit = msgtap_cmd_register,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = MSGTAP_CMD_UNREGISTER,
+		.doit = msgtap_cmd_unregister,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = MSGTAP_CMD_GET_STATS,
+		.doit = msgtap_cmd_get_stats,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = MSGTAP_CMD_FLUSH,
+		.doit = msgtap_cmd_flush,
+		.flags = GENL_ADMIN_PERM,
+	},
+};
+
+static struct genl_family msgtap_family __ro_after_init = {
+	.name = MSGTAP_GENL_NAME,
+	.version = MSGTAP_GENL_VERSION,
+	.maxattr = MSGTAP_A_MAX,
+	.module = THIS_MODULE,
+	.ops = msgtap_ops,
+	.n_ops = ARRAY_SIZE(msgtap_ops),
+	/* host-wide IPC activity: answer in the initial netns only */
+	.netnsok = false,
+};
+
+/* Forgets the listener as soon as its socket is released. */
+static int msgtap_netlink_event(struct notifier_block *nb,
+				unsigned long event, void *ptr)
+{
+	const struct netlink_notify *n = ptr;
+
+	if (event != NETLINK_URELEASE || n->protocol != NETLINK_GENERIC ||
+	    !net_eq(n->net, &init_net) || !n->portid)
+		return NOTIFY_DONE;
+
+	mutex_lock(&msgtap_deliver_lock);
+	if (n->portid == msgtap_listener) {
+		pr_info("listener (port %u) closed its socket\n", n->portid);
+		msgtap_forget_listener();
+	}
+	mutex_unlock(&msgtap_deliver_lock);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block msgtap_netlink_nb = {
+	.notifier_call = msgtap_netlink_event,
+};
+
+int msgtap_genl_init(unsigned int flush_ms)
+{
+	int err;
+
+	msgtap_flush_ms = flush_ms;
+	msgtap_flush_jiffies = msecs_to_jiffies(flush_ms);
+
+	err = netlink_register_notifier(&msgtap_netlink_nb);
+	if (err)
+		return err;
+	err = genl_register_family(&msgtap_family);
+	if (err) {
+		netlink_unregister_notifier(&msgtap_netlink_nb);
+		return err;
+	}
+	return 0;
+}
+
+/* Call after the probe is gone: nothing new reaches the rings then. */
+void msgtap_genl_exit(void)
+{
+	/* No command can re-arm the drain once the family is gone. */
+	genl_unregister_family(&msgtap_family);
+	netlink_unregister_notifier(&msgtap_netlink_nb);
+
+	mutex_lock(&msgtap_deliver_lock);
+	WRITE_ONCE(msgtap_stopping, true);
+	mutex_unlock(&msgtap_deliver_lock);
+	cancel_delayed_work_sync(&msgtap_drain);
+
+	mutex_lock(&msgtap_deliver_lock);
+	if (msgtap_listener)
+		msgtap_forget_listener();
+	mutex_unlock(&msgtap_deliver_lock);
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The probe stage: a kretprobe on the kernel's msgsnd implementation. */
+#ifndef _MSGTAP_PROBE_H
+#define _MSGTAP_PROBE_H
+
+#include <linux/types.h>
+
+struct msgtap_probe_info {
+	const char *symbol;
+	u32 kind; /* enum msgtap_probe_kind */
+	u32 maxactive;
+	u64 nmissed;
+};
+
+int msgtap_probe_init(const char *symbol, int maxactive);
+void msgtap_probe_exit(void);
+
+/* Attached probes, for GET_STATS: fills @info for probe @i, false past the
+ * last one. */
+bool msgtap_probe_get(unsigned int i, struct msgtap_probe_info *info);
+
+#endif /* _MSGTAP_PROBE_H */
