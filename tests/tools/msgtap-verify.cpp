@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// msgtap-verify: checks a msgtapd snapshot against the ground truth that
+// msgtap-workload wrote, exactly, and checks that nothing was lost on the way.
+//
+// Usage: msgtap-verify --snapshot SNAP.json TRUTH.json [TRUTH.json ...]
+//
+// Every truth queue must appear in the snapshot with the same counts; every
+// snapshot queue of a namespace some truth file covers must be in the truth.
+// Truth files naming the same (ipc_ns, msqid) are summed first: namespace
+// inode numbers are reused once a namespace dies, and so are msqids in fresh
+// namespaces. Exit status: 0 all equal, 1 a mismatch, 2 unusable input.
+
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+using json = nlohmann::json;
+
+struct Key {
+  std::uint64_t ipc_ns;
+  std::int64_t msqid;
+  auto operator<=>(const Key &) const = default;
+};
+
+std::string to_string(const Key &k) {
+  return "ipc_ns=" + std::to_string(k.ipc_ns) + " msqid=" + std::to_string(k.msqid);
+}
+
+// What the truth files together say about one queue.
+struct Expected {
+  std::uint64_t sends_ok = 0;
+  std::uint64_t bytes_ok = 0;
+  std::uint64_t sends_failed = 0;
+  std::uint64_t sends_slept = 0;
+  std::uint64_t min_slept_ns = 0;
+  std::uint64_t compat_sends = 0;
+  std::map<std::string, std::uint64_t> errors;
+};
+
+// Input that cannot be compared at all (unreadable, not JSON, no such key in
+// a truth file): exit status 2, not a mismatch.
+struct InputError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+json load(const std::string &path) {
+  std::ifstream in(path);
+  if (!in)
+    throw InputError(path + ": cannot open");
+  try {
+    return json::parse(in);
+  } catch (const json::parse_error &e) {
+    throw InputError(path + ": not JSON: " + e.what());
+  }
+}
+
+std::uint64_t truth_u64(const json &obj, const char *key, const std::string &where) {
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_number_unsigned())
+    throw InputError(where + ": \"" + key + "\" missing or not a non-negative integer");
+  return it->get<std::uint64_t>();
+}
+
+class Verifier {
+ public:
+  void add_truth(const std::string &path) {
+    const json t = load(path);
+    if (!t.is_object() || !t.contains("queues") || !t["queues"].is_array())
+      throw InputError(path + ": no \"queues\" array");
+    const std::uint64_t ns = truth_u64(t, "ipc_ns", path);
+    auto compat = t.find("compat");
+    if (compat == t.end() || !compat->is_boolean())
+      throw InputError(path + ": \"compat\" missing or not a boolean");
+    namespaces_.insert(ns);
+
+    for (const json &q : t["queues"]) {
+      auto id = q.find("msqid");
+      if (id == q.end() || !id->is_number_integer())
+        throw InputError(path + ": a queue without an integer \"msqid\"");
+      const Key key{ns, id->get<std::int64_t>()};
+      const std::string where = path + " " + to_string(key);
+      Expected &e = expected_[key];
+      const std::uint64_t ok = truth_u64(q, "sends_ok", where);
+      std::uint64_t failed = 0;
+      e.sends_ok += ok;
+      e.bytes_ok += truth_u64(q, "bytes_ok", where);
+      e.sends_slept += truth_u64(q, "sends_slept", where);
+      e.min_slept_ns += truth_u64(q, "min_slept_ns", where);
+      if (q.contains("errors")) {
+        if (!q["errors"].is_object())
+          throw InputError(where + ": \"errors\" is not an object");
+        for (const auto &[name, n] : q["errors"].items()) {
+          if (!n.is_number_unsigned())
+            throw InputError(where + ": errors." + name + " is not a count");
+          e.errors[name] += n.get<std::uint64_t>();
+          failed += n.get<std::uint64_t>();
+        }
+      }
+      e.sends_failed += failed;
+      if (compat->get<bool>())
+        e.compat_sends += ok + failed;
+    }
+  }
+
+  void check(const json &snap) {
+    if (!snap.is_object() || snap.value("schema", 0) != 1)
+      throw InputError("snapshot: not a msgtapd snapshot of schema 1");
+    check_loss(snap);
+    check_queues(snap);
+  }
+
+  int mismatches() const { return mismatches_; }
+  std::size_t queues() const { return expected_.size(); }
+  std::size_t namespaces() const { return namespaces_.size(); }
+
+ private:
+  template <typename... Args>
+  void mismatch(const std::string &what, const Args &...details) {
+    std::ostringstream line;
+    line << "MISMATCH " << what << ": ";
+    (line << ... << details);
+    std::cout << line.str() << '\n';
+    ++mismatches_;
+  }
+
+  // A counter of the snapshot at a dotted path; reports and returns nullopt
+  // if it is absent, so a daemon that drops a field cannot pass.
+  std::optional<std::uint64_t> counter(const json &root, std::string_view path,
+                                       const std::string &what) {
+    const json *node = &root;
+    std::size_t start = 0;
+    while (start <= path.size()) {
+      const std::size_t dot = path.find('.', start);
+      const std::string part(path.substr(start, dot - start));
+      if (!node->is_object() || !node->contains(part)) {
+        mismatch(what, path, " missing from the snapshot");
+        return std::nullopt;
+      }
+      node = &(*node)[part];
+      if (dot == std::string_view::npos)
+        break;
+      start = dot + 1;
+    }
+    if (!node->is_number_unsigned()) {
+      mismatch(what, path, " is not a non-negative integer: ", node->dump());
+      return std::nullopt;
+    }
+    return node->get<std::uint64_t>();
+  }
+
+  void expect_zero(const json &root, std::string_view path) {
+    auto v = counter(root, path, "loss");
+    if (v && *v != 0)
+      mismatch("loss", path, " expected 0 got ", *v);
+  }
+
+  void check_loss(const json &snap) {
+    const json &loss = snap.contains("loss") ? snap["loss"] : json();
+    if (!loss.is_object()) {
+      mismatch("loss", "no \"loss\" object in the snapshot");
+    } else {
+      auto nl = loss.find("nothing_lost");
+      if (nl == loss.end() || !nl->is_boolean() || !nl->get<bool>())
+        mismatch("loss", "loss.nothing_lost expected true got ",
+                 nl == loss.end() ? "nothing" : nl->dump());
+      // The named ones must be there; any further loss.* counter a newer
+      // daemon adds must be zero as well.
+      for (const char *k : {"total", "kernel_ring_full", "kernel_undeliverable", "kernel_nomem",
+                            "probe_missed", "seq_gaps", "socket_drops"})
+        if (!loss.contains(k))
+          mismatch("loss", "loss.", k, " missing from the snapshot");
+      for (const auto &[k, v] : loss.items()) {
+        if (k == "nothing_lost")
+          continue;
+        if (!v.is_number_unsigned())
+          mismatch("loss", "loss.", k, " is not a non-negative integer: ", v.dump());
+        else if (v.get<std::uint64_t>() != 0)
+          mismatch("loss", "loss.", k, " expected 0 got ", v.get<std::uint64_t>());
+      }
+    }
+
+    for (const char *p : {"kernel.drop_ring_full", "kernel.drop_undeliverable",
+                          "kernel.drop_nomem", "daemon.seq_gaps", "daemon.socket_drops"})
+      expect_zero(snap, p);
+
+    const json *probes = nullptr;
+    if (snap.contains("kernel") && snap["kernel"].is_object() &&
+        snap["kernel"].contains("probes"))
+      probes = &snap["kernel"]["probes"];
+    if (!probes || !probes->is_array() || probes->empty()) {
+      mismatch("loss", "kernel.probes: no attached probe in the snapshot");
+    } else {
+      for (std::size_t i = 0; i < probes->size(); ++i) {
+        auto v = counter((*probes)[i], "nmissed", "loss");
+        if (v && *v != 0)
+          mismatch("loss", "kernel.probes[", i, "] (",
+                   (*probes)[i].value("symbol", std::string("?")), ").nmissed expected 0 got ",
+                   *v);
+      }
+    }
+
+    auto queued = counter(snap, "kernel.events_queued", "loss");
+    auto received = counter(snap, "daemon.events_received", "loss");
+    if (queued && received && *queued != *received)
+      mismatch("loss", "daemon.events_received expected kernel.events_queued = ", *queued,
+               " got ", *received);
+  }
+
+  void check_queues(const json &snap) {
+    if (!snap.contains("queues") || !snap["queues"].is_array()) {
+      mismatch("queues", "no \"queues\" array in the snapshot");
+      return;
+    }
+    std::map<Key, const json *> seen;
+    for (const json &q : snap["queues"]) {
+      if (!q.is_object() || !q.contains("ipc_ns") || !q["ipc_ns"].is_number_unsigned() ||
+          !q.contains("msqid") || !q["msqid"].is_number_integer()) {
+        mismatch("queues", "snapshot queue without ipc_ns/msqid: ", q.dump());
+        continue;
+      }
+      const Key key{q["ipc_ns"].get<std::uint64_t>(), q["msqid"].get<std::int64_t>()};
+      if (!seen.emplace(key, &q).second)
+        mismatch(to_string(key), "listed twice in the snapshot");
+      // Only namespaces a truth file covers: other namespaces may carry
+      // unrelated traffic (the harness, other scenarios).
+      if (namespaces_.contains(key.ipc_ns) && !expected_.contains(key))
+        mismatch(to_string(key), "queue not in the truth (extra events): sends_ok ",
+                 q.value("sends_ok", json()).dump(), " sends_failed ",
+                 q.value("sends_failed", json()).dump());
+    }
+
+    for (const auto &[key, e] : expected_) {
+      const std::string what = to_string(key);
+      auto it = seen.find(key);
+      if (it == seen.end()) {
+        mismatch(what, "missing from the snapshot (expected sends_ok ", e.sends_ok,
+                 " sends_failed ", e.sends_failed, ")");
+        continue;
+      }
+      const json &q = *it->second;
+      auto equal = [&](const char *field, std::uint64_t want) {
+        auto got = counter(q, field, what);
+        if (got && *got != want)
+          mismatch(what, field, " expected ", want, " got ", *got);
+      };
+      equal("sends_ok", e.sends_ok);
+      equal("bytes_ok", e.bytes_ok);
+      equal("sends_failed", e.sends_failed);
+      equal("sends_slept", e.sends_slept);
+      equal("compat_sends", e.compat_sends);
+      if (auto slept = counter(q, "slept_ns", what); slept && *slept < e.min_slept_ns)
+        mismatch(what, "slept_ns expected >= ", e.min_slept_ns, " got ", *slept);
+      check_errors(what, e, q);
+    }
+  }
+
+  void check_errors(const std::string &what, const Expected &e, const json &q) {
+    std::map<std::string, std::uint64_t> got;
+    if (q.contains("errors")) {
+      if (!q["errors"].is_object()) {
+        mismatch(what, "errors is not an object: ", q["errors"].dump());
+        return;
+      }
+      for (const auto &[name, n] : q["errors"].items()) {
+        if (!n.is_number_unsigned()) {
+          mismatch(what, "errors.", name, " is not a count: ", n.dump());
+          continue;
+        }
+        got[name] = n.get<std::uint64_t>();
+      }
+    }
+    std::set<std::string> names;
+    for (const auto &[name, n] : e.errors)
+      names.insert(name);
+    for (const auto &[name, n] : got)
+      names.insert(name);
+    for (const std::string &name : names) {
+      const std::uint64_t want = e.errors.contains(name) ? e.errors.at(name) : 0;
+      const std::uint64_t have = got.contains(name) ? got.at(name) : 0;
+      if (want != have)
+        mismatch(what, "errors.", name, " expected ", want, " got ", have);
+    }
+  }
+
+  std::map<Key, Expected> expected_;
+  std::set<std::uint64_t> namespaces_;
+  int mismatches_ = 0;
+};
+
+void usage(std::FILE *out) {
+  std::fputs(
+      "usage: msgtap-verify --snapshot SNAP.json TRUTH.json [TRUTH.json ...]\n"
+      "\n"
+      "Compares msgtapd's JSON snapshot with msgtap-workload ground truth files.\n"
+      "For each truth queue (summed over files naming the same ipc_ns and msqid)\n"
+      "sends_ok, bytes_ok, sends_failed, errors and sends_slept must be equal,\n"
+      "slept_ns at least min_slept_ns, and compat_sends count the sends of the\n"
+      "compat truth files. Queues of a truth namespace missing from the truth,\n"
+      "and any loss (kernel drops, missed probes, sequence gaps, socket drops,\n"
+      "events_queued != events_received) are mismatches.\n"
+      "\n"
+      "Exit status: 0 all equal, 1 a mismatch, 2 unusable input.\n",
+      out);
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  std::string snapshot;
+  std::vector<std::string> truths;
+
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      usage(stdout);
+      return 0;
+    } else if (arg == "--snapshot" && i + 1 < argc) {
+      snapshot = argv[++i];
+    } else if (arg.starts_with("--snapshot=")) {
+      snapshot = std::string(arg.substr(11));
+    } else if (arg.starts_with("-") && arg != "-") {
+      std::fprintf(stderr, "msgtap-verify: unknown option %s\n", argv[i]);
+      usage(stderr);
+      return 2;
+    } else {
+      truths.emplace_back(arg);
+    }
+  }
+  if (snapshot.empty() || truths.empty()) {
+    usage(stderr);
+    return 2;
+  }
+
+  Verifier v;
+  try {
+    for (const std::string &t : truths)
+      v.add_truth(t);
+    v.check(load(snapshot));
+  } catch (const InputError &e) {
+    std::fprintf(stderr, "msgtap-verify: %s\n", e.what());
+    return 2;
+  }
+
+  std::cout << "msgtap-verify: " << v.queues() << " queue(s) in " << v.namespaces()
+            << " namespace(s) from " << truths.size() << " truth file(s): " << v.mismatches()
+            << " mismatch(es): " << (v.mismatches() ? "FAIL" : "OK") << '\n';
+  return v.mismatches() ? 1 : 0;
+}
