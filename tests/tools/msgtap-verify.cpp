@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -23,8 +24,6 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 namespace {
 
 using json = nlohmann::json;
@@ -32,10 +31,10 @@ using json = nlohmann::json;
 struct Key {
   std::uint64_t ipc_ns;
   std::int64_t msqid;
-  auto operator<=>(const Key &) const = default;
+  auto operator<=>(const Key&) const = default;
 };
 
-std::string to_string(const Key &k) {
+std::string to_string(const Key& k) {
   return "ipc_ns=" + std::to_string(k.ipc_ns) + " msqid=" + std::to_string(k.msqid);
 }
 
@@ -56,18 +55,17 @@ struct InputError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-json load(const std::string &path) {
+json load(const std::string& path) {
   std::ifstream in(path);
-  if (!in)
-    throw InputError(path + ": cannot open");
+  if (!in) throw InputError(path + ": cannot open");
   try {
     return json::parse(in);
-  } catch (const json::parse_error &e) {
+  } catch (const json::parse_error& e) {
     throw InputError(path + ": not JSON: " + e.what());
   }
 }
 
-std::uint64_t truth_u64(const json &obj, const char *key, const std::string &where) {
+std::uint64_t truth_u64(const json& obj, const char* key, const std::string& where) {
   auto it = obj.find(key);
   if (it == obj.end() || !it->is_number_unsigned())
     throw InputError(where + ": \"" + key + "\" missing or not a non-negative integer");
@@ -76,7 +74,7 @@ std::uint64_t truth_u64(const json &obj, const char *key, const std::string &whe
 
 class Verifier {
  public:
-  void add_truth(const std::string &path) {
+  void add_truth(const std::string& path) {
     const json t = load(path);
     if (!t.is_object() || !t.contains("queues") || !t["queues"].is_array())
       throw InputError(path + ": no \"queues\" array");
@@ -86,13 +84,13 @@ class Verifier {
       throw InputError(path + ": \"compat\" missing or not a boolean");
     namespaces_.insert(ns);
 
-    for (const json &q : t["queues"]) {
+    for (const json& q : t["queues"]) {
       auto id = q.find("msqid");
       if (id == q.end() || !id->is_number_integer())
         throw InputError(path + ": a queue without an integer \"msqid\"");
       const Key key{ns, id->get<std::int64_t>()};
       const std::string where = path + " " + to_string(key);
-      Expected &e = expected_[key];
+      Expected& e = expected_[key];
       const std::uint64_t ok = truth_u64(q, "sends_ok", where);
       std::uint64_t failed = 0;
       e.sends_ok += ok;
@@ -100,9 +98,8 @@ class Verifier {
       e.sends_slept += truth_u64(q, "sends_slept", where);
       e.min_slept_ns += truth_u64(q, "min_slept_ns", where);
       if (q.contains("errors")) {
-        if (!q["errors"].is_object())
-          throw InputError(where + ": \"errors\" is not an object");
-        for (const auto &[name, n] : q["errors"].items()) {
+        if (!q["errors"].is_object()) throw InputError(where + ": \"errors\" is not an object");
+        for (const auto& [name, n] : q["errors"].items()) {
           if (!n.is_number_unsigned())
             throw InputError(where + ": errors." + name + " is not a count");
           e.errors[name] += n.get<std::uint64_t>();
@@ -110,13 +107,12 @@ class Verifier {
         }
       }
       e.sends_failed += failed;
-      if (compat->get<bool>())
-        e.compat_sends += ok + failed;
+      if (compat->get<bool>()) e.compat_sends += ok + failed;
     }
   }
 
-  void check(const json &snap) {
-    if (!snap.is_object() || snap.value("schema", 0) != 1)
+  void check(const json& snap) {
+    if (!snap.is_object() || !snap.contains("schema") || snap["schema"] != 1)
       throw InputError("snapshot: not a msgtapd snapshot of schema 1");
     check_loss(snap);
     check_queues(snap);
@@ -128,7 +124,7 @@ class Verifier {
 
  private:
   template <typename... Args>
-  void mismatch(const std::string &what, const Args &...details) {
+  void mismatch(const std::string& what, const Args&... details) {
     std::ostringstream line;
     line << "MISMATCH " << what << ": ";
     (line << ... << details);
@@ -138,9 +134,9 @@ class Verifier {
 
   // A counter of the snapshot at a dotted path; reports and returns nullopt
   // if it is absent, so a daemon that drops a field cannot pass.
-  std::optional<std::uint64_t> counter(const json &root, std::string_view path,
-                                       const std::string &what) {
-    const json *node = &root;
+  std::optional<std::uint64_t> counter(const json& root, std::string_view path,
+                                       const std::string& what) {
+    const json* node = &root;
     std::size_t start = 0;
     while (start <= path.size()) {
       const std::size_t dot = path.find('.', start);
@@ -150,8 +146,7 @@ class Verifier {
         return std::nullopt;
       }
       node = &(*node)[part];
-      if (dot == std::string_view::npos)
-        break;
+      if (dot == std::string_view::npos) break;
       start = dot + 1;
     }
     if (!node->is_number_unsigned()) {
@@ -161,14 +156,13 @@ class Verifier {
     return node->get<std::uint64_t>();
   }
 
-  void expect_zero(const json &root, std::string_view path) {
+  void expect_zero(const json& root, std::string_view path) {
     auto v = counter(root, path, "loss");
-    if (v && *v != 0)
-      mismatch("loss", path, " expected 0 got ", *v);
+    if (v && *v != 0) mismatch("loss", path, " expected 0 got ", *v);
   }
 
-  void check_loss(const json &snap) {
-    const json &loss = snap.contains("loss") ? snap["loss"] : json();
+  void check_loss(const json& snap) {
+    const json& loss = snap.contains("loss") ? snap["loss"] : json();
     if (!loss.is_object()) {
       mismatch("loss", "no \"loss\" object in the snapshot");
     } else {
@@ -178,13 +172,11 @@ class Verifier {
                  nl == loss.end() ? "nothing" : nl->dump());
       // The named ones must be there; any further loss.* counter a newer
       // daemon adds must be zero as well.
-      for (const char *k : {"total", "kernel_ring_full", "kernel_undeliverable", "kernel_nomem",
+      for (const char* k : {"total", "kernel_ring_full", "kernel_undeliverable", "kernel_nomem",
                             "probe_missed", "seq_gaps", "socket_drops"})
-        if (!loss.contains(k))
-          mismatch("loss", "loss.", k, " missing from the snapshot");
-      for (const auto &[k, v] : loss.items()) {
-        if (k == "nothing_lost")
-          continue;
+        if (!loss.contains(k)) mismatch("loss", "loss.", k, " missing from the snapshot");
+      for (const auto& [k, v] : loss.items()) {
+        if (k == "nothing_lost") continue;
         if (!v.is_number_unsigned())
           mismatch("loss", "loss.", k, " is not a non-negative integer: ", v.dump());
         else if (v.get<std::uint64_t>() != 0)
@@ -192,13 +184,12 @@ class Verifier {
       }
     }
 
-    for (const char *p : {"kernel.drop_ring_full", "kernel.drop_undeliverable",
-                          "kernel.drop_nomem", "daemon.seq_gaps", "daemon.socket_drops"})
+    for (const char* p : {"kernel.drop_ring_full", "kernel.drop_undeliverable", "kernel.drop_nomem",
+                          "daemon.seq_gaps", "daemon.socket_drops"})
       expect_zero(snap, p);
 
-    const json *probes = nullptr;
-    if (snap.contains("kernel") && snap["kernel"].is_object() &&
-        snap["kernel"].contains("probes"))
+    const json* probes = nullptr;
+    if (snap.contains("kernel") && snap["kernel"].is_object() && snap["kernel"].contains("probes"))
       probes = &snap["kernel"]["probes"];
     if (!probes || !probes->is_array() || probes->empty()) {
       mismatch("loss", "kernel.probes: no attached probe in the snapshot");
@@ -207,33 +198,31 @@ class Verifier {
         auto v = counter((*probes)[i], "nmissed", "loss");
         if (v && *v != 0)
           mismatch("loss", "kernel.probes[", i, "] (",
-                   (*probes)[i].value("symbol", std::string("?")), ").nmissed expected 0 got ",
-                   *v);
+                   (*probes)[i].value("symbol", std::string("?")), ").nmissed expected 0 got ", *v);
       }
     }
 
     auto queued = counter(snap, "kernel.events_queued", "loss");
     auto received = counter(snap, "daemon.events_received", "loss");
     if (queued && received && *queued != *received)
-      mismatch("loss", "daemon.events_received expected kernel.events_queued = ", *queued,
-               " got ", *received);
+      mismatch("loss", "daemon.events_received expected kernel.events_queued = ", *queued, " got ",
+               *received);
   }
 
-  void check_queues(const json &snap) {
+  void check_queues(const json& snap) {
     if (!snap.contains("queues") || !snap["queues"].is_array()) {
       mismatch("queues", "no \"queues\" array in the snapshot");
       return;
     }
-    std::map<Key, const json *> seen;
-    for (const json &q : snap["queues"]) {
+    std::map<Key, const json*> seen;
+    for (const json& q : snap["queues"]) {
       if (!q.is_object() || !q.contains("ipc_ns") || !q["ipc_ns"].is_number_unsigned() ||
           !q.contains("msqid") || !q["msqid"].is_number_integer()) {
         mismatch("queues", "snapshot queue without ipc_ns/msqid: ", q.dump());
         continue;
       }
       const Key key{q["ipc_ns"].get<std::uint64_t>(), q["msqid"].get<std::int64_t>()};
-      if (!seen.emplace(key, &q).second)
-        mismatch(to_string(key), "listed twice in the snapshot");
+      if (!seen.emplace(key, &q).second) mismatch(to_string(key), "listed twice in the snapshot");
       // Only namespaces a truth file covers: other namespaces may carry
       // unrelated traffic (the harness, other scenarios).
       if (namespaces_.contains(key.ipc_ns) && !expected_.contains(key))
@@ -242,7 +231,7 @@ class Verifier {
                  q.value("sends_failed", json()).dump());
     }
 
-    for (const auto &[key, e] : expected_) {
+    for (const auto& [key, e] : expected_) {
       const std::string what = to_string(key);
       auto it = seen.find(key);
       if (it == seen.end()) {
@@ -250,11 +239,10 @@ class Verifier {
                  " sends_failed ", e.sends_failed, ")");
         continue;
       }
-      const json &q = *it->second;
-      auto equal = [&](const char *field, std::uint64_t want) {
+      const json& q = *it->second;
+      auto equal = [&](const char* field, std::uint64_t want) {
         auto got = counter(q, field, what);
-        if (got && *got != want)
-          mismatch(what, field, " expected ", want, " got ", *got);
+        if (got && *got != want) mismatch(what, field, " expected ", want, " got ", *got);
       };
       equal("sends_ok", e.sends_ok);
       equal("bytes_ok", e.bytes_ok);
@@ -267,14 +255,14 @@ class Verifier {
     }
   }
 
-  void check_errors(const std::string &what, const Expected &e, const json &q) {
+  void check_errors(const std::string& what, const Expected& e, const json& q) {
     std::map<std::string, std::uint64_t> got;
     if (q.contains("errors")) {
       if (!q["errors"].is_object()) {
         mismatch(what, "errors is not an object: ", q["errors"].dump());
         return;
       }
-      for (const auto &[name, n] : q["errors"].items()) {
+      for (const auto& [name, n] : q["errors"].items()) {
         if (!n.is_number_unsigned()) {
           mismatch(what, "errors.", name, " is not a count: ", n.dump());
           continue;
@@ -283,15 +271,12 @@ class Verifier {
       }
     }
     std::set<std::string> names;
-    for (const auto &[name, n] : e.errors)
-      names.insert(name);
-    for (const auto &[name, n] : got)
-      names.insert(name);
-    for (const std::string &name : names) {
+    for (const auto& [name, n] : e.errors) names.insert(name);
+    for (const auto& [name, n] : got) names.insert(name);
+    for (const std::string& name : names) {
       const std::uint64_t want = e.errors.contains(name) ? e.errors.at(name) : 0;
       const std::uint64_t have = got.contains(name) ? got.at(name) : 0;
-      if (want != have)
-        mismatch(what, "errors.", name, " expected ", want, " got ", have);
+      if (want != have) mismatch(what, "errors.", name, " expected ", want, " got ", have);
     }
   }
 
@@ -300,7 +285,7 @@ class Verifier {
   int mismatches_ = 0;
 };
 
-void usage(std::FILE *out) {
+void usage(std::FILE* out) {
   std::fputs(
       "usage: msgtap-verify --snapshot SNAP.json TRUTH.json [TRUTH.json ...]\n"
       "\n"
@@ -318,7 +303,7 @@ void usage(std::FILE *out) {
 
 }  // namespace
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   std::string snapshot;
   std::vector<std::string> truths;
 
@@ -346,11 +331,13 @@ int main(int argc, char **argv) {
 
   Verifier v;
   try {
-    for (const std::string &t : truths)
-      v.add_truth(t);
+    for (const std::string& t : truths) v.add_truth(t);
     v.check(load(snapshot));
-  } catch (const InputError &e) {
+  } catch (const InputError& e) {
     std::fprintf(stderr, "msgtap-verify: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {  // a JSON value of an unexpected type
+    std::fprintf(stderr, "msgtap-verify: unusable input: %s\n", e.what());
     return 2;
   }
 
