@@ -27,4 +27,69 @@
 	} while (0)
 #endif
 
+/*
+ * msgtap_current_cgroup_id() - id of current's cgroup v2, 0 without cgroups.
+ */
+#ifdef CONFIG_CGROUPS
+#include <linux/cgroup.h>
+static inline u64 msgtap_current_cgroup_id(void)
+{
+	u64 id;
+
+	rcu_read_lock();
+	id = cgroup_id(task_dfl_cgroup(current));
+	rcu_read_unlock();
+	return id;
+}
+#else
+static inline u64 msgtap_current_cgroup_id(void)
+{
+	return 0;
+}
+#endif
+
+/*
+ * msgtap_pending_data(rps, n) - the data of the innermost kretprobe instance
+ * current has pending that belongs to one of @rps, or NULL.
+ *
+ * Called from a probe inside a function that @rps may be hooking further up
+ * the stack (the syscall wrapper around do_msgsnd), to tell that instance
+ * the inner function was reached. A task's pending return hooks are a list
+ * only that task changes, so reading its own list from a handler is safe.
+ * Kernels whose kretprobes are built on rethook (Debian 6.1 and 6.12 on
+ * x86-64) keep it in current->rethooks; elsewhere this returns NULL and the
+ * caller does without.
+ */
+#ifdef CONFIG_KRETPROBE_ON_RETHOOK
+#include <linux/kprobes.h>
+#include <linux/rethook.h>
+#define MSGTAP_HAVE_PENDING_DATA 1
+static inline void *msgtap_pending_data(struct kretprobe *const *rps,
+					unsigned int n)
+{
+	struct llist_node *node = current->rethooks.first;
+	unsigned int depth, i;
+
+	/* Other tracers may have hooked frames in between: look a little. */
+	for (depth = 0; node && depth < 4; depth++, node = node->next) {
+		struct rethook_node *rn =
+			container_of(node, struct rethook_node, llist);
+
+		for (i = 0; i < n; i++)
+			if (rn->rethook == rps[i]->rh)
+				return container_of(rn,
+						    struct kretprobe_instance,
+						    node)->data;
+	}
+	return NULL;
+}
+#else
+#define MSGTAP_HAVE_PENDING_DATA 0
+static inline void *msgtap_pending_data(struct kretprobe *const *rps,
+					unsigned int n)
+{
+	return NULL;
+}
+#endif
+
 #endif /* _MSGTAP_COMPAT_H */

@@ -26,6 +26,7 @@
 #include <net/netlink.h>
 
 #include "compat.h"
+#include "filter.h"
 #include "genl.h"
 #include "probe.h"
 #include "ring.h"
@@ -226,7 +227,9 @@ static int msgtap_put_stats(struct sk_buff *skb)
 	    msgtap_put_u64(skb, MSGTAP_STAT_BATCHES_DELIVERED,
 			   atomic64_read(&msgtap_batches)) ||
 	    msgtap_put_u64(skb, MSGTAP_STAT_DELIVERY_RETRIES,
-			   atomic64_read(&msgtap_retries))) {
+			   atomic64_read(&msgtap_retries)) ||
+	    msgtap_put_u64(skb, MSGTAP_STAT_FILTERED, t.filtered) ||
+	    msgtap_put_u64(skb, MSGTAP_STAT_DISABLED, t.disabled)) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}
@@ -275,6 +278,7 @@ static int msgtap_cmd_get_stats(struct sk_buff *skb, struct genl_info *info)
 	    nla_put_u32(msg, MSGTAP_A_RING_SIZE, msgtap_ring_size()) ||
 	    nla_put_u32(msg, MSGTAP_A_NR_CPUS, num_possible_cpus()) ||
 	    nla_put_u32(msg, MSGTAP_A_FLUSH_MS, msgtap_flush_ms) ||
+	    nla_put_u8(msg, MSGTAP_A_ENABLED, READ_ONCE(msgtap_enabled)) ||
 	    msgtap_put_probes(msg))
 		goto too_big;
 	genlmsg_end(msg, hdr);
@@ -285,10 +289,189 @@ too_big:
 	return -EMSGSIZE;
 }
 
+static const struct nla_policy msgtap_rule_policy[MSGTAP_RULE_A_MAX + 1] = {
+	[MSGTAP_RULE_A_FIELD] = NLA_POLICY_RANGE(NLA_U32, MSGTAP_FIELD_TGID,
+						 MSGTAP_FIELD_MAX),
+	[MSGTAP_RULE_A_EXCLUDE] = { .type = NLA_FLAG },
+	[MSGTAP_RULE_A_VALUE] = { .type = NLA_U64 },
+};
+
+static const struct nla_policy msgtap_filter_policy[MSGTAP_FILTER_A_MAX + 1] = {
+	[MSGTAP_FILTER_A_FLAGS] = NLA_POLICY_MASK(NLA_U32,
+						  MSGTAP_FILTER_F_ALL),
+	[MSGTAP_FILTER_A_RULE] = NLA_POLICY_NESTED(msgtap_rule_policy),
+};
+
+static const struct nla_policy msgtap_set_filter_policy[MSGTAP_A_MAX + 1] = {
+	[MSGTAP_A_FILTER] = NLA_POLICY_NESTED(msgtap_filter_policy),
+};
+
+/* Adds one validated MSGTAP_FILTER_A_RULE nest to @f. */
+static int msgtap_parse_rule(struct msgtap_filter *f, const struct nlattr *nla,
+			     struct genl_info *info)
+{
+	struct nlattr *tb[MSGTAP_RULE_A_MAX + 1];
+	struct msgtap_rule *r = &f->rules[f->nrules];
+	const struct nlattr *v;
+	u32 field, i;
+	int err, rem;
+
+	err = nla_parse_nested(tb, MSGTAP_RULE_A_MAX, nla, msgtap_rule_policy,
+			       info->extack);
+	if (err)
+		return err;
+	if (!tb[MSGTAP_RULE_A_FIELD]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, nla, "filter rule without a field");
+		return -EINVAL;
+	}
+	field = nla_get_u32(tb[MSGTAP_RULE_A_FIELD]);
+	for (i = 0; i < f->nrules; i++) {
+		if (f->rules[i].field == field) {
+			NL_SET_ERR_MSG_ATTR(info->extack, nla,
+					    "two filter rules on the same field");
+			return -EINVAL;
+		}
+	}
+	r->field = field;
+	r->exclude = nla_get_flag(tb[MSGTAP_RULE_A_EXCLUDE]);
+	r->nvalues = 0;
+	nla_for_each_nested(v, nla, rem) {
+		u64 value;
+
+		if (nla_type(v) != MSGTAP_RULE_A_VALUE)
+			continue;
+		if (r->nvalues == MSGTAP_FILTER_MAX_VALUES) {
+			NL_SET_ERR_MSG_ATTR(info->extack, v,
+					    "more than 64 values in one filter rule");
+			return -EINVAL;
+		}
+		value = nla_get_u64(v);
+		if (field == MSGTAP_FIELD_MSQID && value > INT_MAX) {
+			NL_SET_ERR_MSG_ATTR(info->extack, v,
+					    "msqid filter values must be 0..INT_MAX");
+			return -EINVAL;
+		}
+		r->values[r->nvalues++] = value;
+	}
+	if (!r->nvalues) {
+		NL_SET_ERR_MSG_ATTR(info->extack, nla, "filter rule without values");
+		return -EINVAL;
+	}
+	f->nrules++;
+	return 0;
+}
+
+static int msgtap_cmd_set_filter(struct sk_buff *skb, struct genl_info *info)
+{
+	const struct nlattr *nest = info->attrs[MSGTAP_A_FILTER];
+	struct msgtap_filter *f;
+	const struct nlattr *a;
+	int err, rem;
+
+	if (!nest || !nla_len(nest)) {
+		msgtap_filter_set(NULL);
+		pr_info("filter cleared\n");
+		return 0;
+	}
+	f = kzalloc(sizeof(*f), GFP_KERNEL);
+	if (!f)
+		return -ENOMEM;
+	/* The policy has validated every attribute in the nest already. */
+	nla_for_each_nested(a, nest, rem) {
+		switch (nla_type(a)) {
+		case MSGTAP_FILTER_A_FLAGS:
+			f->flags = nla_get_u32(a);
+			break;
+		case MSGTAP_FILTER_A_RULE:
+			if (f->nrules == ARRAY_SIZE(f->rules)) {
+				NL_SET_ERR_MSG_ATTR(info->extack, a,
+						    "two filter rules on the same field");
+				err = -EINVAL;
+				goto err_free;
+			}
+			err = msgtap_parse_rule(f, a, info);
+			if (err)
+				goto err_free;
+			break;
+		}
+	}
+	msgtap_filter_set(f);
+	pr_info("filter set: %u rules, flags %#x\n", f->nrules, f->flags);
+	return 0;
+
+err_free:
+	kfree(f);
+	return err;
+}
+
+static int msgtap_put_filter(struct sk_buff *skb,
+			     const struct msgtap_filter *f)
+{
+	struct nlattr *nest, *rule;
+	u32 i, j;
+
+	nest = nla_nest_start(skb, MSGTAP_A_FILTER);
+	if (!nest)
+		return -EMSGSIZE;
+	if (f && nla_put_u32(skb, MSGTAP_FILTER_A_FLAGS, f->flags))
+		return -EMSGSIZE;
+	for (i = 0; f && i < f->nrules; i++) {
+		const struct msgtap_rule *r = &f->rules[i];
+
+		rule = nla_nest_start(skb, MSGTAP_FILTER_A_RULE);
+		if (!rule || nla_put_u32(skb, MSGTAP_RULE_A_FIELD, r->field) ||
+		    (r->exclude && nla_put_flag(skb, MSGTAP_RULE_A_EXCLUDE)))
+			return -EMSGSIZE;
+		for (j = 0; j < r->nvalues; j++)
+			if (nla_put_u64_64bit(skb, MSGTAP_RULE_A_VALUE,
+					      r->values[j], MSGTAP_RULE_A_PAD))
+				return -EMSGSIZE;
+		nla_nest_end(skb, rule);
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+static int msgtap_cmd_get_filter(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *msg;
+	void *hdr;
+	int err;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &msgtap_family, 0,
+				MSGTAP_CMD_GET_FILTER);
+	if (!hdr) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	rcu_read_lock();
+	err = msgtap_put_filter(msg, rcu_dereference(msgtap_filter));
+	rcu_read_unlock();
+	if (err) {
+		nlmsg_free(msg);
+		return err;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+static int msgtap_cmd_enable(struct sk_buff *skb, struct genl_info *info)
+{
+	bool on = info->genlhdr->cmd == MSGTAP_CMD_ENABLE;
+
+	if (READ_ONCE(msgtap_enabled) != on)
+		pr_info("capture %s\n", on ? "enabled" : "disabled");
+	WRITE_ONCE(msgtap_enabled, on);
+	return 0;
+}
+
 /*
- * No command takes attributes yet: without a policy the core rejects every
- * attribute, and strict validation (resv_start_op left at 0) rejects
- * non-zero reserved header bytes.
+ * Commands without a policy take no attributes: the core rejects every
+ * attribute for them, and strict validation (resv_start_op left at 0)
+ * rejects non-zero reserved header bytes.
  */
 static const struct genl_ops msgtap_ops[] = {
 	{
@@ -309,6 +492,28 @@ static const struct genl_ops msgtap_ops[] = {
 	{
 		.cmd = MSGTAP_CMD_FLUSH,
 		.doit = msgtap_cmd_flush,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = MSGTAP_CMD_SET_FILTER,
+		.doit = msgtap_cmd_set_filter,
+		.policy = msgtap_set_filter_policy,
+		.maxattr = MSGTAP_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = MSGTAP_CMD_GET_FILTER,
+		.doit = msgtap_cmd_get_filter,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = MSGTAP_CMD_ENABLE,
+		.doit = msgtap_cmd_enable,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = MSGTAP_CMD_DISABLE,
+		.doit = msgtap_cmd_enable,
 		.flags = GENL_ADMIN_PERM,
 	},
 };

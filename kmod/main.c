@@ -4,6 +4,7 @@
  *
  * The pipeline, one file per stage:
  *   probe.c  kretprobe on do_msgsnd: reads the call, writes one record
+ *   filter.c which calls to record, evaluated in the probe
  *   ring.c   per-CPU rings of fixed-size records, lock-free, counted drops
  *   genl.c   the "msgtap" generic netlink family; a work item drains the
  *            rings into batches unicast to the one registered listener
@@ -17,6 +18,7 @@
 #include <linux/moduleparam.h>
 #include <net/genetlink.h>
 
+#include "filter.h"
 #include "genl.h"
 #include "probe.h"
 #include "ring.h"
@@ -30,6 +32,10 @@ MODULE_PARM_DESC(symbol, "Kernel function implementing msgsnd (default do_msgsnd
 static int maxactive = 4096;
 module_param(maxactive, int, 0444);
 MODULE_PARM_DESC(maxactive, "Calls followed at once, sleeping senders included (default 4096)");
+
+static bool early = true;
+module_param(early, bool, 0444);
+MODULE_PARM_DESC(early, "Also probe the syscall wrappers to record sends that fail with EFAULT before do_msgsnd (default on)");
 
 static unsigned int ring_size = 4096;
 module_param(ring_size, uint, 0444);
@@ -65,13 +71,14 @@ static int __init msgtap_init(void)
 	if (err)
 		goto err_genl;
 	/* Last: events flow only once everything downstream is ready. */
-	err = msgtap_probe_init(symbol, maxactive);
+	err = msgtap_probe_init(symbol, maxactive, early);
 	if (err)
 		goto err_probe;
 	return 0;
 
 err_probe:
 	msgtap_genl_exit();
+	msgtap_filter_exit();
 err_genl:
 	msgtap_ring_exit();
 err_ring:
@@ -85,6 +92,7 @@ static void __exit msgtap_exit(void)
 	 * re-arms the delivery work after it is cancelled. */
 	msgtap_ring_quiesce();
 	msgtap_genl_exit();
+	msgtap_filter_exit();
 	msgtap_ring_exit();
 }
 

@@ -1,18 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The probe stage: a kretprobe on do_msgsnd() records every call into this
- * CPU's ring.
+ * The probe stage: kretprobes that turn every msgsnd() into one record in
+ * this CPU's ring.
  *
- * The entry handler reads the arguments from registers (mtype is the value
- * the kernel already copied from userspace, so no user memory is touched)
- * and the return handler writes one record. Both run with preemption
- * disabled and must stay cheap: no locks, no allocation, no sleeping; what
- * they cannot do (a full ring, no listener) they count.
+ * The main probe sits on do_msgsnd(), where every path into msgsnd meets
+ * (64-bit msgsnd, 32-bit msgsnd, the 32-bit ipc(MSGSND) multiplexer). Its
+ * entry handler reads the arguments from registers (mtype is the value the
+ * kernel already copied from userspace: no user memory is read) and its
+ * return handler writes the record.
+ *
+ * A call whose msgp cannot be read fails with EFAULT in the syscall wrapper,
+ * before do_msgsnd() runs. Kretprobes on the wrappers catch those: their
+ * entry handler follows a call only when it cannot read mtype itself, so
+ * ordinary calls pay for an entry probe only. If such a call reaches
+ * do_msgsnd() after all (the page was merely not present), the main probe
+ * marks the wrapper's instance and the wrapper records nothing.
+ *
+ * Handlers run with preemption disabled: no locks, no allocation, no
+ * sleeping. What they cannot do (a full ring, no listener) they count.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/compat.h>
 #include <linux/cred.h>
+#include <linux/idr.h>
+#include <linux/ipc.h>
 #include <linux/ipc_namespace.h>
 #include <linux/kprobes.h>
 #include <linux/nsproxy.h>
@@ -20,64 +32,162 @@
 #include <linux/sched.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
+#include <linux/uaccess.h>
 
+#include "compat.h"
+#include "filter.h"
 #include "genl.h"
 #include "probe.h"
 #include "ring.h"
 
-/* What the entry handler hands to the return handler (kretprobe data). */
+/* ipc/util.h (private): ids[] index of message queues and the two possible
+ * widths of the index part of an IPC id (ipcmni_extend widens it). */
+#define MSGTAP_IPC_MSG_IDS 1
+#define MSGTAP_IPCMNI_SHIFT 15
+#define MSGTAP_IPCMNI_EXTEND_SHIFT 24
+
+/* i386 ipc(2) call number of msgsnd (include/uapi/linux/ipc.h). */
+#define MSGTAP_IPC_MSGSND 11
+
+/* A call being followed: kretprobe instance data of every probe. */
 struct msgtap_call {
 	u64 ts_ns;
 	unsigned long nvcsw;
 	s64 mtype;
 	u64 msgsz;
+	u64 cgroup_id;
 	u32 ipc_ns;
 	s32 msqid;
 	s32 msgflg;
 	u32 flags;
+	s32 key;
+	u32 q_uid;
+	u32 q_gid;
+	u32 q_mode;
+	bool reached; /* wrappers: do_msgsnd() ran inside this call */
 };
 
-static int msgtap_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+bool msgtap_enabled = true;
+
+/*
+ * Looks the queue up the way the kernel will, without its private structs:
+ * the IPC idr maps an id's index part to the queue's public kern_ipc_perm,
+ * freed only after an RCU grace period.
+ */
+static void msgtap_queue_identity(struct msgtap_call *c,
+				  struct ipc_namespace *ns)
 {
-	struct msgtap_ring *r = this_cpu_ptr(msgtap_rings);
-	struct msgtap_call *c = (struct msgtap_call *)ri->data;
+	static const int shifts[] = { MSGTAP_IPCMNI_SHIFT,
+				      MSGTAP_IPCMNI_EXTEND_SHIFT };
+	const struct kern_ipc_perm *perm;
+	unsigned int i;
+
+	if (c->msqid < 0)
+		return;
+	rcu_read_lock();
+	for (i = 0; i < ARRAY_SIZE(shifts); i++) {
+		unsigned long idx = c->msqid & ((1UL << shifts[i]) - 1);
+
+		perm = idr_find(&ns->ids[MSGTAP_IPC_MSG_IDS].ipcs_idr, idx);
+		if (perm && READ_ONCE(perm->id) == c->msqid &&
+		    !READ_ONCE(perm->deleted)) {
+			c->key = READ_ONCE(perm->key);
+			c->q_uid = from_kuid_munged(&init_user_ns, perm->uid);
+			c->q_gid = from_kgid_munged(&init_user_ns, perm->gid);
+			c->q_mode = READ_ONCE(perm->mode) & 0777;
+			c->flags |= MSGTAP_EVF_QUEUE_KNOWN;
+			break;
+		}
+	}
+	rcu_read_unlock();
+}
+
+/*
+ * A call begins: counts the hit and decides whether to follow it (enabled,
+ * someone listening, the filter lets it through), filling @c if so.
+ */
+static bool msgtap_begin(struct msgtap_ring *r, struct msgtap_call *c,
+			 int msqid, long mtype, u64 msgsz, int msgflg)
+{
+	struct ipc_namespace *ns = current->nsproxy->ipc_ns;
+	const struct msgtap_filter *f;
+	bool pass = true;
 
 	WRITE_ONCE(r->probe_hits, r->probe_hits + 1);
+	if (!READ_ONCE(msgtap_enabled)) {
+		WRITE_ONCE(r->disabled, r->disabled + 1);
+		return false;
+	}
 	/* Not following the call spares the return half, the costly one. */
 	if (!msgtap_listening()) {
 		WRITE_ONCE(r->drop_no_listener, r->drop_no_listener + 1);
-		return 1;
+		return false;
 	}
 
-	/* do_msgsnd(int msqid, long mtype, void __user *mtext,
-	 *           size_t msgsz, int msgflg) */
-	c->msqid = (int)regs_get_kernel_argument(regs, 0);
-	c->mtype = (long)regs_get_kernel_argument(regs, 1);
-	c->msgsz = regs_get_kernel_argument(regs, 3);
-	c->msgflg = (int)regs_get_kernel_argument(regs, 4);
-	c->ipc_ns = current->nsproxy->ipc_ns->ns.inum;
+	c->msqid = msqid;
+	c->mtype = mtype;
+	c->msgsz = msgsz;
+	c->msgflg = msgflg;
+	c->ipc_ns = ns->ns.inum;
+	c->cgroup_id = msgtap_current_cgroup_id();
 	c->flags = in_compat_syscall() ? MSGTAP_EVF_COMPAT : 0;
+	c->key = 0;
+	c->q_uid = 0;
+	c->q_gid = 0;
+	c->q_mode = 0;
+
+	rcu_read_lock();
+	f = rcu_dereference(msgtap_filter);
+	if (f && f->nrules) {
+		struct msgtap_subject s = { .value = {
+			[MSGTAP_FIELD_TGID] = task_tgid_nr(current),
+			[MSGTAP_FIELD_UID] = from_kuid_munged(&init_user_ns,
+							      current_uid()),
+			[MSGTAP_FIELD_IPC_NS] = c->ipc_ns,
+			[MSGTAP_FIELD_MSQID] = (u32)msqid,
+			[MSGTAP_FIELD_CGROUP] = c->cgroup_id,
+		} };
+
+		pass = msgtap_filter_match(f, &s);
+	}
+	rcu_read_unlock();
+	if (!pass) {
+		WRITE_ONCE(r->filtered, r->filtered + 1);
+		return false;
+	}
+
+	msgtap_queue_identity(c, ns);
 	c->nvcsw = current->nvcsw;
 	c->ts_ns = ktime_get_ns();
-	return 0;
+	return true;
 }
 
-static int msgtap_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+/* A followed call returns: writes its record. */
+static void msgtap_end(struct msgtap_ring *r, const struct msgtap_call *c,
+		       long result, u32 flags)
 {
 	u64 now = ktime_get_ns();
-	struct msgtap_ring *r = this_cpu_ptr(msgtap_rings);
-	const struct msgtap_call *c = (const struct msgtap_call *)ri->data;
+	const struct msgtap_filter *f;
 	struct msgtap_send_event *ev;
+	bool failures_only;
 
 	/* The listener may have gone while this sender slept. */
 	if (!msgtap_listening()) {
 		WRITE_ONCE(r->drop_no_listener, r->drop_no_listener + 1);
-		return 0;
+		return;
 	}
+	rcu_read_lock();
+	f = rcu_dereference(msgtap_filter);
+	failures_only = f && (f->flags & MSGTAP_FILTER_F_FAILURES_ONLY);
+	rcu_read_unlock();
+	if (failures_only && !result) {
+		WRITE_ONCE(r->filtered, r->filtered + 1);
+		return;
+	}
+
 	ev = msgtap_ring_reserve(r);
 	if (!ev)
-		return 0;
-
+		return;
 	ev->ts_ns = c->ts_ns;
 	ev->duration_ns = now - c->ts_ns;
 	ev->mtype = c->mtype;
@@ -85,18 +195,162 @@ static int msgtap_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	ev->ipc_ns = c->ipc_ns;
 	ev->msqid = c->msqid;
 	ev->msgflg = c->msgflg;
-	ev->result = (s32)regs_return_value(regs);
+	ev->result = (s32)result;
 	ev->cpu = smp_processor_id();
 	ev->tgid = task_tgid_nr(current);
 	ev->tid = task_pid_nr(current);
 	ev->uid = from_kuid_munged(&init_user_ns, current_uid());
 	ev->gid = from_kgid_munged(&init_user_ns, current_gid());
-	ev->flags = c->flags;
+	ev->flags = c->flags | flags;
 	if (current->nvcsw != c->nvcsw)
 		ev->flags |= MSGTAP_EVF_SLEPT;
+	/* -ERESTARTSYS .. -ERESTART_RESTARTBLOCK: a signal ended the wait. */
+	if (result <= -512 && result >= -516)
+		ev->flags |= MSGTAP_EVF_INTERRUPTED;
 	/* As trace events do: comm without task_lock, which may sleep on RT. */
 	memcpy(ev->comm, current->comm, sizeof(ev->comm));
+	ev->cgroup_id = c->cgroup_id;
+	ev->key = c->key;
+	ev->q_uid = c->q_uid;
+	ev->q_gid = c->q_gid;
+	ev->q_mode = c->q_mode;
 	msgtap_ring_commit(r);
+}
+
+/* The syscall-wrapper probes, and how each finds msgsnd's arguments. */
+enum msgtap_wrapper_abi { MSGTAP_ABI_X64, MSGTAP_ABI_IA32, MSGTAP_ABI_IA32_IPC };
+
+struct msgtap_wrapper {
+	struct kretprobe krp;
+	enum msgtap_wrapper_abi abi;
+	bool attached;
+};
+
+static int msgtap_wrapper_entry(struct kretprobe_instance *ri,
+				struct pt_regs *regs);
+static int msgtap_wrapper_return(struct kretprobe_instance *ri,
+				 struct pt_regs *regs);
+
+#define MSGTAP_WRAPPER(sym, _abi)                                              \
+	{                                                                      \
+		.krp = {                                                       \
+			.kp.symbol_name = sym,                                 \
+			.entry_handler = msgtap_wrapper_entry,                 \
+			.handler = msgtap_wrapper_return,                      \
+			.data_size = sizeof(struct msgtap_call),               \
+		},                                                             \
+		.abi = _abi,                                                   \
+	}
+
+static struct msgtap_wrapper msgtap_wrappers[] = {
+	MSGTAP_WRAPPER("__x64_sys_msgsnd", MSGTAP_ABI_X64),
+	MSGTAP_WRAPPER("__ia32_compat_sys_msgsnd", MSGTAP_ABI_IA32),
+	MSGTAP_WRAPPER("__ia32_compat_sys_ipc", MSGTAP_ABI_IA32_IPC),
+};
+
+/* Attached wrapper kretprobes, for msgtap_pending_data(). */
+static struct kretprobe *msgtap_wrapper_krps[ARRAY_SIZE(msgtap_wrappers)];
+static unsigned int msgtap_nr_wrappers;
+
+static int msgtap_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct msgtap_ring *r = this_cpu_ptr(msgtap_rings);
+	struct msgtap_call *c = (struct msgtap_call *)ri->data;
+
+	if (msgtap_nr_wrappers) {
+		struct msgtap_call *outer = msgtap_pending_data(
+			msgtap_wrapper_krps, msgtap_nr_wrappers);
+
+		if (outer)
+			outer->reached = true;
+	}
+
+	/* do_msgsnd(int msqid, long mtype, void __user *mtext,
+	 *           size_t msgsz, int msgflg) */
+	return msgtap_begin(r, c, (int)regs_get_kernel_argument(regs, 0),
+			    (long)regs_get_kernel_argument(regs, 1),
+			    regs_get_kernel_argument(regs, 3),
+			    (int)regs_get_kernel_argument(regs, 4)) ?
+		       0 :
+		       1;
+}
+
+static int msgtap_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	msgtap_end(this_cpu_ptr(msgtap_rings),
+		   (const struct msgtap_call *)ri->data,
+		   regs_return_value(regs), 0);
+	return 0;
+}
+
+static int msgtap_wrapper_entry(struct kretprobe_instance *ri,
+				struct pt_regs *regs)
+{
+	struct msgtap_wrapper *w =
+		container_of(get_kretprobe(ri), struct msgtap_wrapper, krp);
+	/* Syscall wrappers take the user registers as their one argument. */
+	const struct pt_regs *u =
+		(const struct pt_regs *)regs_get_kernel_argument(regs, 0);
+	struct msgtap_call *c = (struct msgtap_call *)ri->data;
+	const void __user *msgp;
+	size_t mtype_size;
+	long mtype;
+
+	switch (w->abi) {
+	case MSGTAP_ABI_X64:
+		c->msqid = (int)u->di;
+		msgp = (const void __user *)u->si;
+		c->msgsz = u->dx;
+		c->msgflg = (int)u->r10;
+		mtype_size = sizeof(long);
+		break;
+	case MSGTAP_ABI_IA32:
+		c->msqid = (int)u->bx;
+		msgp = compat_ptr((u32)u->cx);
+		c->msgsz = (u64)(s64)(s32)u->dx;
+		c->msgflg = (int)u->si;
+		mtype_size = sizeof(compat_long_t);
+		break;
+	case MSGTAP_ABI_IA32_IPC:
+		if (((u32)u->bx & 0xffff) != MSGTAP_IPC_MSGSND)
+			return 1;
+		c->msqid = (int)u->cx;
+		c->msgsz = (u64)(s64)(s32)u->dx;
+		c->msgflg = (int)u->si;
+		msgp = compat_ptr((u32)u->di);
+		mtype_size = sizeof(compat_long_t);
+		break;
+	default:
+		return 1;
+	}
+	/* Readable: the kernel will read it too and do_msgsnd() records the
+	 * call. (A concurrent munmap in between could still make the kernel
+	 * fail; that race is not followed.) */
+	if (!copy_from_user_nofault(&mtype, msgp, mtype_size))
+		return 1;
+	c->reached = false;
+	c->nvcsw = current->nvcsw;
+	c->ts_ns = ktime_get_ns();
+	return 0;
+}
+
+static int msgtap_wrapper_return(struct kretprobe_instance *ri,
+				 struct pt_regs *regs)
+{
+	const struct msgtap_call *w = (const struct msgtap_call *)ri->data;
+	struct msgtap_ring *r = this_cpu_ptr(msgtap_rings);
+	long result = regs_return_value(regs);
+	struct msgtap_call c;
+
+	/* Reached do_msgsnd(), which recorded the call; or not a failure
+	 * ksys_msgsnd() makes before do_msgsnd(). */
+	if (w->reached || result != -EFAULT)
+		return 0;
+	if (msgtap_begin(r, &c, w->msqid, 0, w->msgsz, w->msgflg)) {
+		c.ts_ns = w->ts_ns;
+		c.nvcsw = w->nvcsw;
+		msgtap_end(r, &c, result, MSGTAP_EVF_EARLY);
+	}
 	return 0;
 }
 
@@ -106,9 +360,52 @@ static struct kretprobe msgtap_krp = {
 	.data_size = sizeof(struct msgtap_call),
 };
 
-int msgtap_probe_init(const char *symbol, int maxactive)
+static void msgtap_wrappers_init(void)
+{
+	unsigned int i;
+
+	if (!MSGTAP_HAVE_PENDING_DATA) {
+		pr_info("this kernel's kretprobes are not built on rethook: calls failing with EFAULT before do_msgsnd are not recorded\n");
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(msgtap_wrappers); i++) {
+		struct msgtap_wrapper *w = &msgtap_wrappers[i];
+		int err;
+
+		/* Followed calls are rare and short: few instances suffice. */
+		w->krp.maxactive = 0;
+		err = register_kretprobe(&w->krp);
+		if (err) {
+			/* e.g. no IA32_EMULATION: those calls cannot happen */
+			pr_info("not attached to %s (error %d)\n",
+				w->krp.kp.symbol_name, err);
+			continue;
+		}
+		w->attached = true;
+		msgtap_wrapper_krps[msgtap_nr_wrappers++] = &w->krp;
+		pr_info("attached kretprobe to %pS\n", w->krp.kp.addr);
+	}
+}
+
+static void msgtap_wrappers_exit(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(msgtap_wrappers); i++) {
+		if (msgtap_wrappers[i].attached)
+			unregister_kretprobe(&msgtap_wrappers[i].krp);
+		msgtap_wrappers[i].attached = false;
+	}
+	msgtap_nr_wrappers = 0;
+}
+
+int msgtap_probe_init(const char *symbol, int maxactive, bool early)
 {
 	int err;
+
+	/* Wrappers first: the main probe looks for their instances. */
+	if (early)
+		msgtap_wrappers_init();
 
 	msgtap_krp.kp.symbol_name = symbol;
 	msgtap_krp.maxactive = maxactive;
@@ -116,6 +413,7 @@ int msgtap_probe_init(const char *symbol, int maxactive)
 	if (err) {
 		pr_err("cannot attach a kretprobe to %s (error %d): is it a traceable function of this kernel? Load with symbol=NAME to choose another\n",
 		       symbol, err);
+		msgtap_wrappers_exit();
 		return err;
 	}
 	pr_info("attached kretprobe to %pS (maxactive %d)\n",
@@ -126,20 +424,30 @@ int msgtap_probe_init(const char *symbol, int maxactive)
 void msgtap_probe_exit(void)
 {
 	unregister_kretprobe(&msgtap_krp);
-	if (msgtap_krp.nmissed)
-		pr_info("%s: %d calls missed\n", msgtap_krp.kp.symbol_name,
-			msgtap_krp.nmissed);
+	msgtap_wrappers_exit();
+}
+
+static void msgtap_probe_fill(const struct kretprobe *krp,
+			      struct msgtap_probe_info *info)
+{
+	info->symbol = krp->kp.symbol_name;
+	info->kind = MSGTAP_PROBE_KIND_KRETPROBE;
+	info->maxactive = krp->maxactive;
+	/* nmissed: no free instance; kp.nmissed: the probe fired while
+	 * another kprobe handler ran on this CPU. */
+	info->nmissed = (u64)READ_ONCE(krp->nmissed) +
+			READ_ONCE(krp->kp.nmissed);
 }
 
 bool msgtap_probe_get(unsigned int i, struct msgtap_probe_info *info)
 {
-	if (i > 0)
-		return false;
-	info->symbol = msgtap_krp.kp.symbol_name;
-	info->kind = MSGTAP_PROBE_KIND_KRETPROBE;
-	info->maxactive = msgtap_krp.maxactive;
-	/* kp.nmissed counts recursion; nmissed counts instance shortage. */
-	info->nmissed = (u64)READ_ONCE(msgtap_krp.nmissed) +
-			READ_ONCE(msgtap_krp.kp.nmissed);
-	return true;
+	if (i == 0) {
+		msgtap_probe_fill(&msgtap_krp, info);
+		return true;
+	}
+	if (i - 1 < msgtap_nr_wrappers) {
+		msgtap_probe_fill(msgtap_wrapper_krps[i - 1], info);
+		return true;
+	}
+	return false;
 }

@@ -12,7 +12,12 @@ struct msgtap_probe_info {
 	u64 nmissed;
 };
 
-int msgtap_probe_init(const char *symbol, int maxactive);
+/* Capture on/off (ENABLE/DISABLE); read by the handlers. */
+extern bool msgtap_enabled;
+
+/* @early: also probe the syscall wrappers, for calls that fail before
+ * do_msgsnd() runs. */
+int msgtap_probe_init(const char *symbol, int maxactive, bool early);
 void msgtap_probe_exit(void);
 
 /* Attached probes, for GET_STATS: fills @info for probe @i, false past the

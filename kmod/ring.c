@@ -84,6 +84,8 @@ void msgtap_ring_sum(struct msgtap_ring_totals *t)
 		t->events_queued += READ_ONCE(r->head);
 		t->drop_ring_full += READ_ONCE(r->drop_ring_full);
 		t->drop_no_listener += READ_ONCE(r->drop_no_listener);
+		t->filtered += READ_ONCE(r->filtered);
+		t->disabled += READ_ONCE(r->disabled);
 	}
 }
 

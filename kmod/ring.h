@@ -24,6 +24,8 @@ struct msgtap_ring {
 	u64 probe_hits;
 	u64 drop_ring_full;
 	u64 drop_no_listener;
+	u64 filtered;
+	u64 disabled;
 	struct msgtap_send_event *slots;
 	u32 mask; /* ring size - 1; the size is a power of two */
 	struct irq_work kick; /* asks for an early drain when half full */
@@ -46,6 +48,8 @@ struct msgtap_ring_totals {
 	u64 events_queued;
 	u64 drop_ring_full;
 	u64 drop_no_listener;
+	u64 filtered;
+	u64 disabled;
 };
 void msgtap_ring_sum(struct msgtap_ring_totals *t);
 

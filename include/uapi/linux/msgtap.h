@@ -44,7 +44,8 @@
  *   Answers with a MSGTAP_CMD_GET_STATS message carrying: MSGTAP_A_STATS
  *   (nest of MSGTAP_STAT_* counters, each summed over all CPUs),
  *   MSGTAP_A_LISTENER_PORTID (0: none), MSGTAP_A_RING_SIZE, MSGTAP_A_NR_CPUS,
- *   MSGTAP_A_FLUSH_MS and one MSGTAP_A_PROBE nest per attached probe.
+ *   MSGTAP_A_FLUSH_MS, MSGTAP_A_ENABLED and one MSGTAP_A_PROBE nest per
+ *   attached probe.
  *   Attributes: none.
  *
  * MSGTAP_CMD_FLUSH
@@ -56,6 +57,23 @@
  *   receive buffer filled up before the rings were empty (what was not
  *   delivered stays queued: read, then flush again).
  *   Attributes: none.
+ *
+ * MSGTAP_CMD_SET_FILTER
+ *   Replaces the filter (see "Filters" below) with the one in MSGTAP_A_FILTER
+ *   (absent or empty: no filter). The new filter applies to calls that begin
+ *   after the ack. EINVAL with an extack message for a rule without a field,
+ *   an unknown field, two rules on one field, a rule with no values or more
+ *   than MSGTAP_FILTER_MAX_VALUES, a negative msqid, unknown flag bits.
+ *
+ * MSGTAP_CMD_GET_FILTER
+ *   Answers a MSGTAP_CMD_GET_FILTER message with MSGTAP_A_FILTER (an empty
+ *   nest when no filter is set). Attributes: none.
+ *
+ * MSGTAP_CMD_ENABLE, MSGTAP_CMD_DISABLE
+ *   Starts or stops recording without unloading the module (the module
+ *   loads enabled). While disabled, probe hits are only counted
+ *   (MSGTAP_STAT_DISABLED); calls already under way are still recorded.
+ *   Attributes: none. GET_STATS reports the state (MSGTAP_A_ENABLED).
  *
  * Notifications (kernel -> the listener)
  * --------------------------------------
@@ -114,6 +132,10 @@ enum msgtap_cmd {
 	MSGTAP_CMD_GET_STATS, /* admin; answers the counters */
 	MSGTAP_CMD_FLUSH, /* admin; delivers queued records, then acks */
 	MSGTAP_CMD_EVENTS, /* kernel -> listener: a batch of events */
+	MSGTAP_CMD_SET_FILTER, /* admin; MSGTAP_A_FILTER; ack */
+	MSGTAP_CMD_GET_FILTER, /* admin; answers MSGTAP_A_FILTER */
+	MSGTAP_CMD_ENABLE, /* admin; no attributes; ack */
+	MSGTAP_CMD_DISABLE, /* admin; no attributes; ack */
 	__MSGTAP_CMD_MAX
 };
 #define MSGTAP_CMD_MAX (__MSGTAP_CMD_MAX - 1)
@@ -130,6 +152,8 @@ enum msgtap_attr {
 	MSGTAP_A_NR_CPUS, /* u32: CPUs with a ring (possible CPUs) */
 	MSGTAP_A_FLUSH_MS, /* u32: drain period in milliseconds */
 	MSGTAP_A_PROBE, /* nest of enum msgtap_probe_attr, one per probe */
+	MSGTAP_A_ENABLED, /* u8: 1 if capture is enabled */
+	MSGTAP_A_FILTER, /* nest of enum msgtap_filter_attr */
 	__MSGTAP_A_MAX
 };
 #define MSGTAP_A_MAX (__MSGTAP_A_MAX - 1)
@@ -137,7 +161,8 @@ enum msgtap_attr {
 /*
  * Kernel counters (nest MSGTAP_A_STATS), each a u64 summed over CPUs since
  * the module was loaded. Every probe hit ends in exactly one of
- * EVENTS_QUEUED, DROP_RING_FULL or DROP_NO_LISTENER, or is still running.
+ * EVENTS_QUEUED, DROP_RING_FULL, DROP_NO_LISTENER, FILTERED or DISABLED, or
+ * is still running.
  * Calls the kretprobe could not follow at all are not hits: they are counted
  * per probe (MSGTAP_PROBE_A_NMISSED). Every queued record is eventually
  * EVENTS_DELIVERED or DROP_UNDELIVERABLE, or still queued.
@@ -157,6 +182,8 @@ enum msgtap_stat {
 	MSGTAP_STAT_BATCHES_DELIVERED, /* EVENTS messages handed over */
 	/* batches refused by a full receive buffer, kept queued and retried */
 	MSGTAP_STAT_DELIVERY_RETRIES,
+	MSGTAP_STAT_FILTERED, /* hits the filter excluded; not queued */
+	MSGTAP_STAT_DISABLED, /* hits while capture was disabled */
 	__MSGTAP_STAT_MAX
 };
 #define MSGTAP_STAT_MAX (__MSGTAP_STAT_MAX - 1)
@@ -181,6 +208,57 @@ enum msgtap_probe_kind {
 	MSGTAP_PROBE_KIND_KPROBE, /* entry only */
 };
 
+/*
+ * Filters (nest MSGTAP_A_FILTER), evaluated in the probe so that excluded
+ * calls cost little and are only counted (MSGTAP_STAT_FILTERED).
+ *
+ * A filter is a set of rules, at most one per field, plus flags. A call is
+ * recorded when it passes every rule: an include rule requires the call's
+ * value to be one of the rule's values, an exclude rule requires it to be
+ * none of them. SET_FILTER replaces the whole filter at once; an empty
+ * MSGTAP_A_FILTER nest (or none) clears it. GET_FILTER answers the filter in
+ * force in the same form.
+ */
+#define MSGTAP_FILTER_MAX_VALUES 64 /* values in one rule */
+
+enum msgtap_filter_attr {
+	MSGTAP_FILTER_A_UNSPEC,
+	MSGTAP_FILTER_A_PAD, /* padding; ignore */
+	MSGTAP_FILTER_A_FLAGS, /* u32: MSGTAP_FILTER_F_* (unknown bits: EINVAL) */
+	MSGTAP_FILTER_A_RULE, /* nest of enum msgtap_rule_attr; repeated */
+	__MSGTAP_FILTER_A_MAX
+};
+#define MSGTAP_FILTER_A_MAX (__MSGTAP_FILTER_A_MAX - 1)
+
+enum msgtap_filter_flags {
+	/* record failed calls only (result != 0) */
+	MSGTAP_FILTER_F_FAILURES_ONLY = 1U << 0,
+	MSGTAP_FILTER_F_ALL = MSGTAP_FILTER_F_FAILURES_ONLY,
+};
+
+enum msgtap_rule_attr {
+	MSGTAP_RULE_A_UNSPEC,
+	MSGTAP_RULE_A_PAD, /* padding; ignore */
+	MSGTAP_RULE_A_FIELD, /* u32: enum msgtap_filter_field (required) */
+	MSGTAP_RULE_A_EXCLUDE, /* flag: exclude the values (default: include) */
+	/* u64, repeated 1..MSGTAP_FILTER_MAX_VALUES times: one value each */
+	MSGTAP_RULE_A_VALUE,
+	__MSGTAP_RULE_A_MAX
+};
+#define MSGTAP_RULE_A_MAX (__MSGTAP_RULE_A_MAX - 1)
+
+/* What a rule compares; values are given as u64. */
+enum msgtap_filter_field {
+	MSGTAP_FIELD_UNSPEC,
+	MSGTAP_FIELD_TGID, /* process id, initial PID namespace */
+	MSGTAP_FIELD_UID, /* caller's uid, initial user namespace */
+	MSGTAP_FIELD_IPC_NS, /* IPC namespace inode number */
+	MSGTAP_FIELD_MSQID, /* queue id as passed (must be >= 0) */
+	MSGTAP_FIELD_CGROUP, /* cgroup v2 id */
+	__MSGTAP_FIELD_MAX
+};
+#define MSGTAP_FIELD_MAX (__MSGTAP_FIELD_MAX - 1)
+
 /* Bits of msgtap_send_event.flags. */
 enum msgtap_event_flags {
 	/* the task slept voluntarily inside the call (its voluntary context
@@ -189,7 +267,20 @@ enum msgtap_event_flags {
 	MSGTAP_EVF_SLEPT = 1U << 0,
 	/* the call was made through a 32-bit (compat) system call */
 	MSGTAP_EVF_COMPAT = 1U << 1,
-	MSGTAP_EVF_ALL = MSGTAP_EVF_SLEPT | MSGTAP_EVF_COMPAT,
+	/* @key, @q_uid, @q_gid and @q_mode are valid: the queue existed when
+	 * the call began */
+	MSGTAP_EVF_QUEUE_KNOWN = 1U << 2,
+	/* a signal ended the sleep: @result is a kernel restart code
+	 * (-512..-516). Userspace saw EINTR, or, when the signal had no
+	 * handler, the kernel restarted the call and another record follows */
+	MSGTAP_EVF_INTERRUPTED = 1U << 3,
+	/* the call failed before do_msgsnd() ran: the kernel could not read
+	 * mtype from msgp (@result is -EFAULT, @mtype is 0). Recorded by the
+	 * syscall-entry probes (see MSGTAP_PROBE_A_SYMBOL) */
+	MSGTAP_EVF_EARLY = 1U << 4,
+	MSGTAP_EVF_ALL = MSGTAP_EVF_SLEPT | MSGTAP_EVF_COMPAT |
+			 MSGTAP_EVF_QUEUE_KNOWN | MSGTAP_EVF_INTERRUPTED |
+			 MSGTAP_EVF_EARLY,
 };
 
 /*
@@ -213,6 +304,12 @@ enum msgtap_event_flags {
  * @uid, @gid:   caller's real uid/gid in the initial user namespace
  * @flags:       MSGTAP_EVF_* bits
  * @comm:        caller's command name, NUL-padded
+ * @cgroup_id:   id of the caller's cgroup v2 (as bpf_get_current_cgroup_id();
+ *               the inode number of its cgroup2 directory), 0 without cgroups
+ * @key:         the queue's IPC key (0 = IPC_PRIVATE)      } valid with
+ * @q_uid:       the queue owner's uid, initial user ns     } MSGTAP_EVF_
+ * @q_gid:       the queue owner's gid, initial user ns     } QUEUE_KNOWN,
+ * @q_mode:      the queue's permission bits (0777 mask)    } else 0
  */
 struct msgtap_send_event {
 	__u64 seq;
@@ -231,6 +328,11 @@ struct msgtap_send_event {
 	__u32 gid;
 	__u32 flags;
 	char comm[MSGTAP_COMM_LEN];
+	__u64 cgroup_id;
+	__s32 key;
+	__u32 q_uid;
+	__u32 q_gid;
+	__u32 q_mode;
 };
 
 #endif /* _UAPI_LINUX_MSGTAP_H */
