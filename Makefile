@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Entry points for building and testing msgtap: `make check` runs everything.
+#
+#   make [all]     msgtap.ko for KVER, the tools and the test workload
+#   make module    msgtap.ko against KDIR (default: /lib/modules/KVER/build)
+#   make tools     msgtapd, msgtapctl, msgtap-verify, unit tests (cmake, build/)
+#   make workload  build/bin/msgtap-workload{,32}
+#   make unit      the unit tests (ctest)
+#   make vm        the VM scenarios on MSGTAP_KERNELS (tests/vm/run)
+#   make check     deps, tools, unit tests, VM scenarios; ends "N passed, N failed"
+#   make demo      boots a guest that loads msgtap and shows it counting a workload
+#   make deps      installs the Debian packages all this needs (tests/deps.sh)
+#   make clean     removes build/ and the module's objects in kmod/
+
+BUILD := build
+CMAKE_BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+# Kernel specs for the VM tests; see tests/vm/run --help.
+MSGTAP_KERNELS ?= 6.1
+export MSGTAP_KERNELS
+
+# The module builds against the running kernel when its headers are
+# installed; a build host or container usually runs some other kernel, so
+# fall back to the newest Debian headers installed.
+ifeq ($(origin KVER),undefined)
+ifneq ($(wildcard /lib/modules/$(shell uname -r)/build),)
+KVER := $(shell uname -r)
+else
+KVER := $(patsubst /usr/src/linux-headers-%,%,$(lastword $(shell \
+	ls -d /usr/src/linux-headers-* 2>/dev/null | grep -v -e '-common' | sort -V)))
+KVER_NOTICE := no headers for the running kernel $(shell uname -r); building for $(KVER) (set KVER= or KDIR= to choose)
+endif
+endif
+KDIR ?= /lib/modules/$(KVER)/build
+
+all: module tools workload
+
+module:
+	$(if $(KVER_NOTICE),@echo "module: $(KVER_NOTICE)")
+	@test -d "$(KDIR)" || { echo "module: no kernel build tree at $(KDIR): install linux-headers-$(KVER)"; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod modules
+
+tools:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE)
+	cmake --build $(BUILD) -j$(JOBS)
+
+workload:
+	$(MAKE) -C tests/workload OUT=$(CURDIR)/$(BUILD)/bin
+
+unit: tools
+	ctest --test-dir $(BUILD) --output-on-failure
+
+deps:
+	tests/deps.sh
+
+vm:
+	tests/vm/run
+
+# Runs every layer even when an earlier one failed, so one run shows all
+# failures, then adds up the unit tests and the VM scenarios in one line.
+# A build that fails counts as one failure.
+check: deps
+	@set -u; passed=0; failed=0; mkdir -p $(BUILD); \
+	if ! $(MAKE) --no-print-directory tools workload; then \
+		echo "check: the userspace build failed"; failed=$$((failed + 1)); \
+	fi; \
+	ctest --test-dir $(BUILD) --output-on-failure 2>&1 | tee $(BUILD)/ctest.log; \
+	line=$$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' $(BUILD)/ctest.log | tail -n1); \
+	if [ -n "$$line" ]; then \
+		total=$${line##* out of }; \
+		bad=$$(echo "$$line" | sed -E 's/.* ([0-9]+) tests? failed.*/\1/'); \
+		passed=$$((passed + total - bad)); failed=$$((failed + bad)); \
+	elif grep -q 'No tests were found' $(BUILD)/ctest.log; then \
+		echo "check: warning: ctest found no unit tests"; \
+	else \
+		echo "check: ctest did not finish"; failed=$$((failed + 1)); \
+	fi; \
+	tests/vm/run --no-build 2>&1 | tee $(BUILD)/vm.log; \
+	line=$$(grep -E '^[0-9]+ passed, [0-9]+ failed$$' $(BUILD)/vm.log | tail -n1); \
+	if [ -n "$$line" ]; then \
+		set -- $$line; passed=$$((passed + $$1)); failed=$$((failed + $$3)); \
+	else \
+		echo "check: the VM run did not finish"; failed=$$((failed + 1)); \
+	fi; \
+	echo; echo "unit tests and VM scenarios together:"; \
+	echo "$$passed passed, $$failed failed"; \
+	[ $$failed -eq 0 ]
+
+demo: deps tools workload
+	tests/vm/run --no-build --demo --kernel $(firstword $(MSGTAP_KERNELS))
+
+clean:
+	rm -rf $(BUILD)
+	cd kmod && rm -f *.o .*.o *.ko *.mod *.mod.c .*.cmd .*.d Module.symvers modules.order
+
+.PHONY: all module tools workload unit deps vm check demo clean
