@@ -13,12 +13,15 @@
  * The mix, one queue per purpose:
  *   mix     every size in {0, 1, 100, 1000, 8000, msgmax} with every mtype in
  *           {1, 2, 7, 1<<30}, plus seeded random ones, each drained at once;
- *           mtype 0 and msgsz msgmax+1 (EINVAL); a setuid child (EACCES)
+ *           mtype 0 and msgsz msgmax+1 (EINVAL); an unreadable msgp, which
+ *           fails before do_msgsnd() runs (EFAULT); a setuid child (EACCES)
  *   reader  small messages taken by a concurrent blocking reader (which
  *           exercises the direct hand-over to a waiting receiver); the total
  *           stays below msgmnb so the sender never has to wait
  *   full    filled with IPC_NOWAIT until EAGAIN; then a child's blocking
- *           send sleeps until the parent receives one message
+ *           send sleeps until the parent receives one message, and another
+ *           child's until a signal ends it (EINTR: the kernel returns a
+ *           restart code, which a handler without SA_RESTART turns into EINTR)
  *   doomed  one send, IPC_RMID, then a send to the stale id (EINVAL)
  *   -1      a negative msqid (EINVAL)
  */
@@ -36,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/msg.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -57,6 +61,7 @@
 #define MAX_QUEUES 16
 #define MAX_ERRNO 256
 #define BLOCK_WAIT_MS 300
+#define SIGNAL_WAIT_MS 100
 
 enum via { VIA_LIBC, VIA_SYSCALL, VIA_IPC };
 static const char *const via_names[] = { "libc", "syscall", "ipc" };
@@ -350,7 +355,13 @@ struct blocker_arg {
 	int msqid;
 	size_t msgsz;
 	int sync_fd; /* written right before the blocking call */
+	bool interruptible; /* SIGUSR1 ends the call with EINTR */
 };
+
+static void on_sigusr1(int sig)
+{
+	(void)sig;
+}
 
 static int child_blocker(int wfd, void *arg)
 {
@@ -359,6 +370,13 @@ static int child_blocker(int wfd, void *arg)
 	struct send_rec r;
 	char c = 'b';
 
+	if (a->interruptible) {
+		/* no SA_RESTART: the interrupted send returns EINTR */
+		struct sigaction sa = { .sa_handler = on_sigusr1 };
+
+		if (sigaction(SIGUSR1, &sa, NULL) < 0)
+			return 2;
+	}
 	m->mtype = 3;
 	if (write(a->sync_fd, &c, 1) != 1)
 		return 2;
@@ -491,20 +509,69 @@ static void step_reader(int q)
 }
 
 /*
- * Fills the queue until EAGAIN, then lets a child block in msgsnd until the
- * parent takes one message out. The parent waits until the child has
- * announced the call and is asleep, so the send really has to wait.
+ * Starts a child whose blocking msgsnd of msgsz bytes to the full queue q has
+ * to wait. Returns once the child has announced the call and is asleep, so
+ * the send really waits for what the caller does next.
+ */
+static struct child start_blocked_sender(int q, size_t msgsz, bool interruptible,
+					 const char *step)
+{
+	struct blocker_arg ba = { .msqid = q, .msgsz = msgsz,
+				  .interruptible = interruptible };
+	struct child c;
+	int sync[2];
+	char byte, st = 0;
+
+	if (pipe(sync) < 0)
+		die("pipe");
+	ba.sync_fd = sync[1];
+	c = spawn(child_blocker, &ba);
+	close(sync[1]);
+	if (read(sync[0], &byte, 1) != 1)
+		deviation("%s: child did not start", step);
+	close(sync[0]);
+	for (int i = 0; i < 10000 && (st = proc_state(c.pid)) != 'S'; i++)
+		sleep_ms(1);
+	if (st != 'S')
+		deviation("%s: child never went to sleep (state %c)", step,
+			  st ? st : '?');
+	return c;
+}
+
+/* Reaps a blocked sender and checks how its one send ended. */
+static void check_blocked_sender(struct child c, const char *step, int want_err,
+				 long min_ms)
+{
+	struct send_rec r;
+
+	if (reap(c, step, &r, 1) != 1) {
+		deviation("%s: expected one send record", step);
+		return;
+	}
+	if (r.err != want_err)
+		deviation("%s: expected %s, got %s", step,
+			  want_err ? errno_name(want_err) : "success",
+			  r.err ? errno_name(r.err) : "success");
+	if (!r.slept)
+		deviation("%s: send did not sleep", step);
+	if (r.ns < (uint64_t)min_ms * 1000000u)
+		deviation("%s: send took only %llu ns", step,
+			  (unsigned long long)r.ns);
+	printf("%s: send slept %llu ns\n", step, (unsigned long long)r.ns);
+}
+
+/*
+ * Fills the queue until EAGAIN; then one child's blocking send waits until
+ * the parent takes a message out (the queue is full again afterwards), and
+ * another's until a signal interrupts it.
  */
 static void step_full(int q)
 {
 	const size_t sz = 1000;
 	struct msgbuf_any *m = msg_alloc();
 	struct send_rec r;
-	int filled = 0, sync[2];
-	struct blocker_arg ba = { .msqid = q, .msgsz = sz };
 	struct child c;
-	char byte;
-	char st = 0;
+	int filled = 0;
 
 	m->mtype = 1;
 	for (int i = 0; i < 1000000; i++) {
@@ -519,37 +586,31 @@ static void step_full(int q)
 			  r.err ? errno_name(r.err) : "success", filled);
 	printf("full: %d sends of %zu bytes fit before EAGAIN\n", filled, sz);
 
-	if (pipe(sync) < 0)
-		die("pipe");
-	ba.sync_fd = sync[1];
-	c = spawn(child_blocker, &ba);
-	close(sync[1]);
-	if (read(sync[0], &byte, 1) != 1)
-		deviation("blocker: child did not start");
-	close(sync[0]);
-	for (int i = 0; i < 10000 && (st = proc_state(c.pid)) != 'S'; i++)
-		sleep_ms(1);
-	if (st != 'S')
-		deviation("blocker: child never went to sleep (state %c)",
-			  st ? st : '?');
+	c = start_blocked_sender(q, sz, false, "blocker");
 	sleep_ms(BLOCK_WAIT_MS);
 	if (msgrcv(q, m, (size_t)msgmax, 0, IPC_NOWAIT) < 0)
 		deviation("blocker: msgrcv: %s", strerror(errno));
+	check_blocked_sender(c, "blocker", 0, BLOCK_WAIT_MS);
 
-	if (reap(c, "blocker", &r, 1) != 1) {
-		deviation("blocker: expected one send record");
-	} else {
-		if (r.err)
-			deviation("blocker: send failed: %s", errno_name(r.err));
-		if (!r.slept)
-			deviation("blocker: send did not sleep");
-		if (r.ns < (uint64_t)BLOCK_WAIT_MS * 1000000u)
-			deviation("blocker: send took only %llu ns",
-				  (unsigned long long)r.ns);
-		printf("blocker: send slept %llu ns\n",
-		       (unsigned long long)r.ns);
-	}
+	c = start_blocked_sender(q, sz, true, "interrupted");
+	sleep_ms(SIGNAL_WAIT_MS);
+	if (kill(c.pid, SIGUSR1) < 0)
+		deviation("interrupted: kill: %s", strerror(errno));
+	check_blocked_sender(c, "interrupted", EINTR, SIGNAL_WAIT_MS);
 	free(m);
+}
+
+/* msgp on a page that cannot be read: ksys_msgsnd fails reading mtype. */
+static void step_efault(int q)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *p = mmap(NULL, (size_t)page, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	send_expect(q, p, 10, 0, EFAULT, "unreadable msgp");
+	munmap(p, (size_t)page);
 }
 
 static void step_doomed(void)
@@ -611,10 +672,11 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: msgtap-workload [--via libc|syscall|ipc] [--new-ipcns] [--truth FILE] [--seed N]\n"
 		"\n"
-		"Sends a known mix of msgsnd() calls (successes, EAGAIN, EINVAL,\n"
-		"EACCES, a sender that blocks) to fresh private queues, removes them,\n"
-		"and writes the ground truth it observed as JSON to FILE (default:\n"
-		"standard output), keyed by IPC namespace inode and msqid.\n"
+		"Sends a known mix of msgsnd() calls (successes, EAGAIN, EINVAL, EFAULT,\n"
+		"EACCES, a sender that blocks, one a signal interrupts) to fresh\n"
+		"private queues, removes them, and writes the ground truth it observed\n"
+		"as JSON to FILE (default: standard output), keyed by IPC namespace\n"
+		"inode and msqid.\n"
 		"\n"
 		"  --via libc      msgsnd() from libc (default)\n"
 		"  --via syscall   syscall(SYS_msgsnd, ...)\n"
@@ -700,6 +762,7 @@ int main(int argc, char **argv)
 	qfull = new_queue();
 
 	step_mix(qmix, 1 + (int)rnd(3));
+	step_efault(qmix);
 	step_eacces(qmix);
 	step_reader(qreader);
 	step_full(qfull);
