@@ -61,7 +61,7 @@ vm:
 # A build that fails counts as one failure.
 check: deps
 	@set -u; passed=0; failed=0; mkdir -p $(BUILD); \
-	if ! $(MAKE) --no-print-directory tools workload; then \
+	if ! $(MAKE) -k --no-print-directory tools workload; then \
 		echo "check: the userspace build failed"; failed=$$((failed + 1)); \
 	fi; \
 	ctest --test-dir $(BUILD) --output-on-failure 2>&1 | tee $(BUILD)/ctest.log; \

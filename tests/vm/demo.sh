@@ -12,7 +12,9 @@ show() {
 
 echo "# insmod msgtap.ko"
 msgtap_load
-show sh -c 'dmesg | grep msgtap'
+echo
+echo "# dmesg | grep msgtap"
+dmesg | grep msgtap
 daemon_start
 show msgtap-workload --truth /tmp/truth.json || fail "msgtap-workload failed"
 # The daemon drains the module's rings on its interval: give it two.
