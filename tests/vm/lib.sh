@@ -83,8 +83,8 @@ msgtap_loaded() {
 }
 
 # daemon_start [ARG...]: starts msgtapd in the background with the test
-# socket, JSON file and a 1 s interval, then waits (10 s at most) until
-# `msgtapctl status` answers. Its output goes to $MSGTAPD_LOG.
+# socket, JSON file and a 1 s interval, then waits (10 s at most) until it
+# answers `msgtapctl status` itself. Its output goes to $MSGTAPD_LOG.
 daemon_start() {
 	need msgtapd msgtapctl
 	mkdir -p $MSGTAP_RUN
@@ -92,7 +92,7 @@ daemon_start() {
 		>$MSGTAPD_LOG 2>&1 &
 	MSGTAPD_PID=$!
 	_tries=100
-	while ! msgtapctl status >/dev/null 2>&1; do
+	while ! _msgtapd_answers; do
 		if ! kill -0 $MSGTAPD_PID 2>/dev/null; then
 			wait $MSGTAPD_PID
 			_status=$?
@@ -124,6 +124,13 @@ daemon_stop() {
 	MSGTAPD_PID=
 	info "msgtapd stopped (status $_status)"
 	return $_status
+}
+
+# msgtapctl status succeeds with the module alone (it then asks the kernel);
+# only msgtapd's own answer says that it has registered as the listener.
+_msgtapd_answers() {
+	msgtapctl --socket $MSGTAP_SOCKET status --json 2>/dev/null |
+		grep -q '"running": *true'
 }
 
 # A zombie still answers kill -0; ask /proc whether the process has exited.
