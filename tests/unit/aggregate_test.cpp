@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Aggregation: synthetic events in, exact per-queue numbers out.
+#include "stats/aggregate.h"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+
+#include "test_events.h"
+
+namespace msgtap::stats {
+namespace {
+
+using testing::make_event;
+
+constexpr uint32_t kInitNs = 4026531839U;
+constexpr uint32_t kOtherNs = 4026532200U;
+
+TEST(ErrnoName, NamesWhatMsgsndReturns) {
+  EXPECT_EQ(errno_name(EAGAIN), "EAGAIN");
+  EXPECT_EQ(errno_name(EACCES), "EACCES");
+  EXPECT_EQ(errno_name(EIDRM), "EIDRM");
+  EXPECT_EQ(errno_name(EINVAL), "EINVAL");
+  EXPECT_EQ(errno_name(EFAULT), "EFAULT");
+  EXPECT_EQ(errno_name(ENOMEM), "ENOMEM");
+  EXPECT_EQ(errno_name(EPERM), "EPERM");
+  EXPECT_EQ(errno_name(EINTR), "EINTR");
+  EXPECT_EQ(errno_name(600), "E600");
+}
+
+TEST(ErrnoKey, RestartCodesAreEintr) {
+  EXPECT_EQ(errno_key(-512), EINTR);  // ERESTARTSYS
+  EXPECT_EQ(errno_key(-513), EINTR);  // ERESTARTNOINTR
+  EXPECT_EQ(errno_key(-514), EINTR);  // ERESTARTNOHAND
+  EXPECT_EQ(errno_key(-516), EINTR);  // ERESTART_RESTARTBLOCK
+  EXPECT_EQ(errno_key(-515), 515);    // ENOIOCTLCMD: not a restart code
+  EXPECT_EQ(errno_key(-EINTR), EINTR);
+  EXPECT_EQ(errno_key(-EAGAIN), EAGAIN);
+  EXPECT_EQ(errno_name(errno_key(-515)), "E515");
+}
+
+TEST(ErrnoFromName, ReversesErrnoName) {
+  for (int err : {EPERM, EAGAIN, EACCES, EIDRM, EINTR, 515, 600})
+    EXPECT_EQ(errno_from_name(errno_name(err)), err) << err;
+  EXPECT_EQ(errno_from_name("EWHATEVER"), 0);
+  EXPECT_EQ(errno_from_name("E"), 0);
+  EXPECT_EQ(errno_from_name("E12x"), 0);
+  EXPECT_EQ(errno_from_name("eagain"), 0);
+}
+
+TEST(Aggregator, ExactPerQueueNumbers) {
+  Aggregator agg;
+  // Queue (init, 7): three successes, one of which slept; two failures.
+  agg.add_send(make_event({.msqid = 7, .msgsz = 100, .ts_ns = 5000}));
+  agg.add_send(make_event({.msqid = 7, .msgsz = 28, .ts_ns = 4000}));
+  agg.add_send(make_event({.msqid = 7,
+                           .msgsz = 1,
+                           .flags = MSGTAP_EVF_SLEPT,
+                           .duration_ns = 2'000'000,
+                           .ts_ns = 9000}));
+  agg.add_send(make_event({.msqid = 7, .result = -EAGAIN, .msgsz = 64, .ts_ns = 6000}));
+  // A sender that slept, then was interrupted by a signal.
+  agg.add_send(make_event({.msqid = 7,
+                           .result = -514,
+                           .msgsz = 64,
+                           .flags = MSGTAP_EVF_SLEPT | MSGTAP_EVF_COMPAT,
+                           .duration_ns = 3'000'000,
+                           .ts_ns = 7000}));
+  // Same msqid in another IPC namespace is another queue.
+  agg.add_send(make_event({.ipc_ns = kOtherNs, .msqid = 7, .result = -EACCES, .ts_ns = 100}));
+  agg.add_send(make_event({.ipc_ns = kOtherNs, .msqid = 7, .result = -EACCES, .ts_ns = 200}));
+  agg.add_send(make_event({.msqid = 0, .msgsz = 10, .flags = MSGTAP_EVF_COMPAT, .ts_ns = 300}));
+
+  const auto& q = agg.queues();
+  ASSERT_EQ(q.size(), 3U);
+
+  // Sorted by (ipc_ns, msqid).
+  auto it = q.begin();
+  EXPECT_EQ(it->first, (QueueKey{kInitNs, 0}));
+  ++it;
+  EXPECT_EQ(it->first, (QueueKey{kInitNs, 7}));
+  ++it;
+  EXPECT_EQ(it->first, (QueueKey{kOtherNs, 7}));
+
+  const QueueStats& a = q.at({kInitNs, 7});
+  EXPECT_EQ(a.send.sends_ok, 3U);
+  EXPECT_EQ(a.send.bytes_ok, 129U);  // failed sends' sizes do not count
+  EXPECT_EQ(a.send.sends_failed, 2U);
+  EXPECT_EQ(a.send.errors, (std::map<int, uint64_t>{{EINTR, 1}, {EAGAIN, 1}}));
+  EXPECT_EQ(a.send.sends_slept, 2U);
+  EXPECT_EQ(a.send.slept_ns, 5'000'000U);
+  EXPECT_EQ(a.send.compat_sends, 1U);
+  EXPECT_EQ(a.first_seen_ns, 4000U);  // smallest, not first to arrive
+  EXPECT_EQ(a.last_seen_ns, 9000U);
+
+  const QueueStats& b = q.at({kOtherNs, 7});
+  EXPECT_EQ(b.send.sends_ok, 0U);
+  EXPECT_EQ(b.send.bytes_ok, 0U);
+  EXPECT_EQ(b.send.sends_failed, 2U);
+  EXPECT_EQ(b.send.errors, (std::map<int, uint64_t>{{EACCES, 2}}));
+  EXPECT_EQ(b.send.sends_slept, 0U);
+  EXPECT_EQ(b.first_seen_ns, 100U);
+  EXPECT_EQ(b.last_seen_ns, 200U);
+
+  const QueueStats& c = q.at({kInitNs, 0});
+  EXPECT_EQ(c.send.sends_ok, 1U);
+  EXPECT_EQ(c.send.bytes_ok, 10U);
+  EXPECT_EQ(c.send.compat_sends, 1U);
+  EXPECT_TRUE(c.send.errors.empty());
+}
+
+TEST(Aggregator, AllRestartCodesMergeIntoEintr) {
+  Aggregator agg;
+  for (int32_t r : {-512, -513, -514, -516, -EINTR}) agg.add_send(make_event({.result = r}));
+  agg.add_send(make_event({.result = -515}));
+  const auto& s = agg.queues().begin()->second.send;
+  EXPECT_EQ(s.sends_failed, 6U);
+  EXPECT_EQ(s.errors, (std::map<int, uint64_t>{{EINTR, 5}, {515, 1}}));
+}
+
+TEST(Aggregator, RetireHookRemovesSelectedQueues) {
+  Aggregator agg;
+  agg.add_send(make_event({.msqid = 1, .ts_ns = 10}));
+  agg.add_send(make_event({.msqid = 2, .ts_ns = 500}));
+  const size_t n =
+      agg.retire_if([](const QueueKey&, const QueueStats& s) { return s.last_seen_ns < 100; });
+  EXPECT_EQ(n, 1U);
+  ASSERT_EQ(agg.queues().size(), 1U);
+  EXPECT_EQ(agg.queues().begin()->first.msqid, 2);
+}
+
+}  // namespace
+}  // namespace msgtap::stats

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Parsing of netlink messages built in memory with libnl, as the kernel
+// would send them (and as newer or older kernels might).
+#include <gtest/gtest.h>
+#include <netlink/attr.h>
+#include <netlink/genl/genl.h>
+#include <netlink/msg.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <memory>
+
+#include "genl/parse.h"
+#include "test_events.h"
+
+namespace msgtap::genl {
+namespace {
+
+using testing::make_event;
+
+constexpr int kFamily = 0x1c;
+
+struct MsgDeleter {
+  void operator()(nl_msg* m) const { nlmsg_free(m); }
+};
+using MsgPtr = std::unique_ptr<nl_msg, MsgDeleter>;
+
+MsgPtr genl_message(uint8_t cmd, uint32_t seq) {
+  MsgPtr m(nlmsg_alloc());
+  EXPECT_TRUE(m);
+  EXPECT_NE(genlmsg_put(m.get(), 0, seq, kFamily, 0, 0, cmd, MSGTAP_GENL_VERSION), nullptr);
+  return m;
+}
+
+// By value: the message is a temporary.
+template <typename T>
+T as(Message m) {
+  EXPECT_TRUE(std::holds_alternative<T>(m));
+  return std::holds_alternative<T>(m) ? std::get<T>(std::move(m)) : T{};
+}
+
+TEST(ParseEvents, OldNewUnknownShortAndTruncated) {
+  MsgPtr m = genl_message(MSGTAP_CMD_EVENTS, 0);
+
+  // 1: today's record.
+  msgtap_send_event full =
+      make_event({.msqid = 3, .result = -EAGAIN, .msgsz = 512, .cpu = 1, .seq = 77});
+  std::memcpy(full.comm, "sender", 7);
+  full.uid = 1000;
+  ASSERT_EQ(nla_put(m.get(), MSGTAP_A_EVENT_SEND, sizeof(full), &full), 0);
+
+  // 2: an older kernel's shorter record (no gid/flags/comm yet): the rest reads as zero.
+  msgtap_send_event older =
+      make_event({.msqid = 4, .msgsz = 8, .flags = MSGTAP_EVF_SLEPT, .cpu = 2, .seq = 5});
+  older.uid = 33;
+  std::memcpy(older.comm, "old", 4);
+  const size_t older_len = offsetof(msgtap_send_event, gid);
+  ASSERT_EQ(nla_put(m.get(), MSGTAP_A_EVENT_SEND, older_len, &older), 0);
+
+  // 3: a newer kernel's longer record: the tail is ignored.
+  struct {
+    msgtap_send_event ev;
+    uint64_t added[3];
+  } newer{};
+  newer.ev = make_event({.msqid = 5, .msgsz = 9, .ts_ns = 123456789012345ULL, .seq = 6});
+  newer.added[0] = ~0ULL;
+  ASSERT_EQ(nla_put(m.get(), MSGTAP_A_EVENT_SEND, sizeof(newer), &newer), 0);
+
+  // An event kind this tool does not know yet, and padding.
+  const uint32_t something = 1;
+  ASSERT_EQ(nla_put(m.get(), MSGTAP_A_MAX + 20, sizeof(something), &something), 0);
+  ASSERT_EQ(nla_put(m.get(), MSGTAP_A_PAD, 0, nullptr), 0);
+
+  // A record too short to hold the fields up to @cpu: malformed.
+  ASSERT_EQ(nla_put(m.get(), MSGTAP_A_EVENT_SEND, kMinSendRecord - 4, &full), 0);
+
+  // Last, an attribute cut off by the end of the message: malformed.
+  ASSERT_EQ(nla_put(m.get(), MSGTAP_A_EVENT_SEND, sizeof(full), &full), 0);
+  nlmsg_hdr(m.get())->nlmsg_len -= 40;
+
+  const auto b = as<EventBatch>(parse_message(nlmsg_hdr(m.get()), kFamily));
+  ASSERT_EQ(b.sends.size(), 3U);
+  EXPECT_EQ(b.unknown_attributes, 1U);
+  EXPECT_EQ(b.malformed, 2U);
+
+  EXPECT_EQ(std::memcmp(&b.sends[0], &full, sizeof(full)), 0);
+
+  const msgtap_send_event& o = b.sends[1];
+  EXPECT_EQ(o.msqid, 4);
+  EXPECT_EQ(o.seq, 5U);
+  EXPECT_EQ(o.cpu, 2U);
+  EXPECT_EQ(o.uid, 33U);
+  EXPECT_EQ(o.gid, 0U);
+  EXPECT_EQ(o.flags, 0U);  // beyond the old record: zero, not SLEPT
+  EXPECT_EQ(o.comm[0], '\0');
+
+  const msgtap_send_event& n = b.sends[2];
+  EXPECT_EQ(std::memcmp(&n, &newer.ev, sizeof(n)), 0);
+  EXPECT_EQ(n.ts_ns, 123456789012345ULL);
+}
+
+TEST(ParseStats, OlderModuleWithoutEnabled) {
+  MsgPtr m = genl_message(MSGTAP_CMD_GET_STATS, 1);
+  const auto r = as<StatsReply>(parse_message(nlmsg_hdr(m.get()), kFamily));
+  EXPECT_FALSE(r.stats.enabled.has_value());
+  EXPECT_TRUE(r.stats.counters.empty());
+}
+
+TEST(ParseEvents, HeaderOnlyBatchIsEmpty) {
+  MsgPtr m = genl_message(MSGTAP_CMD_EVENTS, 0);
+  const auto b = as<EventBatch>(parse_message(nlmsg_hdr(m.get()), kFamily));
+  EXPECT_TRUE(b.sends.empty());
+  EXPECT_EQ(b.malformed, 0U);
+  EXPECT_EQ(b.unknown_attributes, 0U);
+}
+
+TEST(ParseStats, CountersProbesAndUnknowns) {
+  MsgPtr m = genl_message(MSGTAP_CMD_GET_STATS, 77);
+  nlattr* nest = nla_nest_start(m.get(), MSGTAP_A_STATS);
+  ASSERT_NE(nest, nullptr);
+  ASSERT_EQ(nla_put_u64(m.get(), MSGTAP_STAT_PROBE_HITS, 1000), 0);
+  ASSERT_EQ(nla_put(m.get(), MSGTAP_STAT_PAD, 0, nullptr), 0);
+  ASSERT_EQ(nla_put_u64(m.get(), MSGTAP_STAT_EVENTS_QUEUED, 990), 0);
+  ASSERT_EQ(nla_put_u64(m.get(), MSGTAP_STAT_DROP_RING_FULL, 10), 0);
+  ASSERT_EQ(nla_put_u64(m.get(), MSGTAP_STAT_DELIVERY_RETRIES, 3), 0);
+  ASSERT_EQ(nla_put_u64(m.get(), MSGTAP_STAT_MAX + 5, 42), 0);    // newer kernel
+  ASSERT_EQ(nla_put_u32(m.get(), MSGTAP_STAT_DROP_NOMEM, 1), 0);  // too short: skipped
+  nla_nest_end(m.get(), nest);
+  ASSERT_EQ(nla_put_u32(m.get(), MSGTAP_A_LISTENER_PORTID, 4242), 0);
+  ASSERT_EQ(nla_put_u32(m.get(), MSGTAP_A_RING_SIZE, 4096), 0);
+  ASSERT_EQ(nla_put_u32(m.get(), MSGTAP_A_NR_CPUS, 4), 0);
+  ASSERT_EQ(nla_put_u32(m.get(), MSGTAP_A_FLUSH_MS, 100), 0);
+  ASSERT_EQ(nla_put_u8(m.get(), MSGTAP_A_ENABLED, 0), 0);
+  ASSERT_EQ(nla_put_u32(m.get(), MSGTAP_A_MAX + 3, 9), 0);  // newer kernel
+  for (auto [sym, missed] : {std::pair{"do_msgsnd", 5ULL}, std::pair{"ksys_msgsnd", 0ULL}}) {
+    nlattr* p = nla_nest_start(m.get(), MSGTAP_A_PROBE);
+    ASSERT_NE(p, nullptr);
+    ASSERT_EQ(nla_put_string(m.get(), MSGTAP_PROBE_A_SYMBOL, sym), 0);
+    ASSERT_EQ(nla_put_u32(m.get(), MSGTAP_PROBE_A_KIND, MSGTAP_PROBE_KIND_KRETPROBE), 0);
+    ASSERT_EQ(nla_put_u64(m.get(), MSGTAP_PROBE_A_NMISSED, missed), 0);
+    ASSERT_EQ(nla_put_u32(m.get(), MSGTAP_PROBE_A_MAXACTIVE, 64), 0);
+    nla_nest_end(m.get(), p);
+  }
+
+  const auto r = as<StatsReply>(parse_message(nlmsg_hdr(m.get()), kFamily));
+  EXPECT_EQ(r.seq, 77U);
+  const KernelStats& k = r.stats;
+  const std::vector<std::pair<std::string, uint64_t>> counters = {
+      {"probe_hits", 1000},
+      {"events_queued", 990},
+      {"drop_ring_full", 10},
+      {"delivery_retries", 3},
+      {"stat" + std::to_string(MSGTAP_STAT_MAX + 5), 42}};
+  EXPECT_EQ(k.counters, counters);
+  EXPECT_EQ(k.counter("drop_ring_full"), 10U);
+  EXPECT_EQ(k.counter("drop_nomem"), 0U);
+  EXPECT_EQ(k.listener_portid, 4242U);
+  EXPECT_EQ(k.ring_size, 4096U);
+  EXPECT_EQ(k.nr_cpus, 4U);
+  EXPECT_EQ(k.flush_ms, 100U);
+  EXPECT_EQ(k.enabled, std::optional<bool>(false));
+  ASSERT_EQ(k.probes.size(), 2U);
+  EXPECT_EQ(k.probes[0], (ProbeInfo{"do_msgsnd", MSGTAP_PROBE_KIND_KRETPROBE, 5, 64}));
+  EXPECT_EQ(k.probes[1].symbol, "ksys_msgsnd");
+  EXPECT_EQ(k.probes_nmissed(), 5U);
+}
+
+// An NLMSG_ERROR as the kernel sends it: nlmsgerr, the request (unless
+// capped), then extended ack attributes.
+MsgPtr error_message(uint32_t seq, int error, bool capped, const char* extack) {
+  uint16_t flags = 0;
+  if (extack) flags |= NLM_F_ACK_TLVS;
+  if (capped) flags |= NLM_F_CAPPED;
+  MsgPtr m(nlmsg_alloc_simple(NLMSG_ERROR, flags));
+  nlmsg_hdr(m.get())->nlmsg_seq = seq;
+  nlmsgerr e{};
+  e.error = -error;
+  e.msg.nlmsg_len = NLMSG_HDRLEN + GENL_HDRLEN;
+  e.msg.nlmsg_type = kFamily;
+  e.msg.nlmsg_seq = seq;
+  EXPECT_EQ(nlmsg_append(m.get(), &e, sizeof(e), NLMSG_ALIGNTO), 0);
+  if (!capped) {
+    genlmsghdr request{MSGTAP_CMD_REGISTER, MSGTAP_GENL_VERSION, 0};
+    EXPECT_EQ(nlmsg_append(m.get(), &request, sizeof(request), NLMSG_ALIGNTO), 0);
+  }
+  if (extack) {
+    EXPECT_EQ(nla_put_string(m.get(), NLMSGERR_ATTR_MSG, extack), 0);
+  }
+  return m;
+}
+
+TEST(ParseAck, ErrorWithExtackCappedAndNot) {
+  for (bool capped : {true, false}) {
+    MsgPtr m = error_message(5, EBUSY, capped, "another listener (netlink port 9) is registered");
+    const auto a = as<Ack>(parse_message(nlmsg_hdr(m.get()), kFamily));
+    EXPECT_EQ(a.seq, 5U);
+    EXPECT_EQ(a.error, EBUSY);
+    EXPECT_EQ(a.extack, "another listener (netlink port 9) is registered") << capped;
+  }
+}
+
+TEST(ParseAck, PlainAck) {
+  MsgPtr m = error_message(6, 0, true, nullptr);
+  const auto a = as<Ack>(parse_message(nlmsg_hdr(m.get()), kFamily));
+  EXPECT_EQ(a.seq, 6U);
+  EXPECT_EQ(a.error, 0);
+  EXPECT_EQ(a.extack, "");
+}
+
+TEST(ParseAck, TruncatedErrorIsAnError) {
+  MsgPtr m(nlmsg_alloc_simple(NLMSG_ERROR, 0));
+  nlmsg_hdr(m.get())->nlmsg_seq = 8;
+  const uint32_t half = 0;
+  ASSERT_EQ(nlmsg_append(m.get(), const_cast<uint32_t*>(&half), sizeof(half), NLMSG_ALIGNTO), 0);
+  const auto a = as<Ack>(parse_message(nlmsg_hdr(m.get()), kFamily));
+  EXPECT_EQ(a.seq, 8U);
+  EXPECT_EQ(a.error, EBADMSG);
+}
+
+TEST(ParseMessage, OtherFamiliesAndCommandsAreIgnored) {
+  MsgPtr other(nlmsg_alloc());
+  ASSERT_NE(genlmsg_put(other.get(), 0, 0, kFamily + 1, 0, 0, MSGTAP_CMD_EVENTS, 1), nullptr);
+  EXPECT_TRUE(std::holds_alternative<Ignored>(parse_message(nlmsg_hdr(other.get()), kFamily)));
+
+  MsgPtr reg = genl_message(MSGTAP_CMD_REGISTER, 1);
+  EXPECT_TRUE(std::holds_alternative<Ignored>(parse_message(nlmsg_hdr(reg.get()), kFamily)));
+}
+
+TEST(ParseMessage, MissingGenlHeaderIsMalformed) {
+  MsgPtr m(nlmsg_alloc_simple(kFamily, 0));
+  const auto b = as<EventBatch>(parse_message(nlmsg_hdr(m.get()), kFamily));
+  EXPECT_EQ(b.malformed, 1U);
+}
+
+}  // namespace
+}  // namespace msgtap::genl

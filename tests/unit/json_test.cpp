@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The JSON snapshot document: exact fields of schema 1, reading it back, and
+// the atomic file write.
+#include "export/json.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "test_events.h"
+
+namespace msgtap::exporter {
+namespace {
+
+using nlohmann::ordered_json;
+using testing::make_event;
+
+genl::KernelStats sample_kernel() {
+  genl::KernelStats k;
+  k.counters = {{"probe_hits", 20},        {"events_queued", 15},
+                {"drop_ring_full", 2},     {"drop_no_listener", 3},
+                {"drop_undeliverable", 0}, {"drop_nomem", 0},
+                {"events_delivered", 15},  {"batches_delivered", 4},
+                {"delivery_retries", 1},   {"stat12", 99}};
+  k.ring_size = 4096;
+  k.nr_cpus = 2;
+  k.flush_ms = 100;
+  k.listener_portid = 777;
+  k.enabled = true;
+  k.probes = {{"do_msgsnd", MSGTAP_PROBE_KIND_KRETPROBE, 1, 64}};
+  return k;
+}
+
+stats::Snapshot sample_snapshot() {
+  stats::Aggregator agg;
+  agg.add_send(make_event({.msqid = 5, .msgsz = 10, .ts_ns = 100}));
+  agg.add_send(make_event(
+      {.msqid = 5, .result = -11, .flags = MSGTAP_EVF_SLEPT, .duration_ns = 1500, .ts_ns = 300}));
+  agg.add_send(make_event({.msqid = 5, .result = -13, .flags = MSGTAP_EVF_COMPAT, .ts_ns = 200}));
+  agg.add_send(make_event({.msqid = 5, .result = -13, .ts_ns = 250}));
+  agg.add_send(make_event({.ipc_ns = 1, .msqid = 9, .msgsz = 3, .ts_ns = 50}));
+  stats::DaemonCounters d{.events_received = 5,
+                          .batches_received = 2,
+                          .seq_gaps = 1,
+                          .socket_overruns = 1,
+                          .socket_drops = 0,
+                          .malformed = 0,
+                          .unknown_attributes = 4};
+  return stats::make_snapshot(1732700000.25, d, sample_kernel(), agg);
+}
+
+TEST(Loss, SumsTheLossesOnly) {
+  const stats::Snapshot s = sample_snapshot();
+  EXPECT_EQ(s.loss.kernel_ring_full, 2U);
+  EXPECT_EQ(s.loss.kernel_undeliverable, 0U);
+  EXPECT_EQ(s.loss.kernel_nomem, 0U);
+  EXPECT_EQ(s.loss.probe_missed, 1U);
+  EXPECT_EQ(s.loss.seq_gaps, 1U);
+  EXPECT_EQ(s.loss.socket_drops, 0U);
+  EXPECT_EQ(s.loss.total(), 4U);  // drop_no_listener (3) is not ours
+  EXPECT_FALSE(s.loss.nothing_lost());
+  EXPECT_TRUE(stats::compute_loss({}, {}).nothing_lost());
+}
+
+TEST(Json, ExactSchemaOneDocument) {
+  const ordered_json expected = ordered_json::parse(R"({
+    "schema": 1,
+    "timestamp": 1732700000.25,
+    "daemon": {"events_received": 5, "batches_received": 2, "seq_gaps": 1,
+               "socket_overruns": 1, "socket_drops": 0, "malformed": 0,
+               "unknown_attributes": 4},
+    "kernel": {"probe_hits": 20, "events_queued": 15, "drop_ring_full": 2,
+               "drop_no_listener": 3, "drop_undeliverable": 0, "drop_nomem": 0,
+               "events_delivered": 15, "batches_delivered": 4, "delivery_retries": 1,
+               "ring_size": 4096, "nr_cpus": 2, "flush_ms": 100, "listener_portid": 777,
+               "probes": [{"symbol": "do_msgsnd", "kind": "kretprobe", "nmissed": 1,
+                           "maxactive": 64}]},
+    "loss": {"nothing_lost": false, "total": 4, "kernel_ring_full": 2,
+             "kernel_undeliverable": 0, "kernel_nomem": 0, "probe_missed": 1,
+             "seq_gaps": 1, "socket_drops": 0},
+    "queues": [
+      {"ipc_ns": 1, "msqid": 9, "sends_ok": 1, "bytes_ok": 3, "sends_failed": 0,
+       "errors": {}, "sends_slept": 0, "slept_ns": 0, "compat_sends": 0,
+       "first_seen_ns": 50, "last_seen_ns": 50},
+      {"ipc_ns": 4026531839, "msqid": 5, "sends_ok": 1, "bytes_ok": 10, "sends_failed": 3,
+       "errors": {"EAGAIN": 1, "EACCES": 2}, "sends_slept": 1, "slept_ns": 1500,
+       "compat_sends": 1, "first_seen_ns": 100, "last_seen_ns": 300}
+    ]
+  })");
+  const ordered_json got = snapshot_to_json(sample_snapshot());
+  // ordered_json compares member order too: the document reads in schema order.
+  EXPECT_EQ(got, expected) << got.dump(2);
+
+  const std::string text = render_json(sample_snapshot());
+  EXPECT_EQ(text.back(), '\n');
+  EXPECT_EQ(ordered_json::parse(text), expected);
+}
+
+TEST(Json, ReadsBackWhatItWrites) {
+  const stats::Snapshot s = sample_snapshot();
+  auto back = snapshot_from_json(ordered_json::parse(render_json(s)));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  stats::Snapshot expected = s;
+  // The snapshot document keeps to schema 1's kernel members.
+  expected.kernel.counters.pop_back();
+  expected.kernel.enabled.reset();
+  EXPECT_EQ(*back, expected);
+}
+
+TEST(Json, StatusKernelObjectCarriesNewerCounters) {
+  const ordered_json k = kernel_to_json(sample_kernel(), /*extended=*/true);
+  EXPECT_EQ(k["stat12"], 99);
+  EXPECT_EQ(k["enabled"], true);
+  auto back = kernel_from_json(k);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, sample_kernel());
+}
+
+TEST(Json, RejectsOtherSchemasAndMissingFields) {
+  ordered_json j = snapshot_to_json(sample_snapshot());
+  j["schema"] = 2;
+  EXPECT_FALSE(snapshot_from_json(j).ok());
+  j = snapshot_to_json(sample_snapshot());
+  j["daemon"].erase("seq_gaps");
+  auto r = snapshot_from_json(j);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("seq_gaps"), std::string::npos) << r.error().message;
+}
+
+class AtomicWrite : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ =
+        std::filesystem::temp_directory_path() / ("msgtap-json-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+};
+
+TEST_F(AtomicWrite, ReplacesTheFileAndLeavesNoTemporaries) {
+  const std::string path = (dir_ / "stats.json").string();
+  ASSERT_TRUE(write_file_atomically(path, "first\n").ok());
+  ASSERT_TRUE(write_file_atomically(path, "second\n").ok());
+
+  std::ifstream in(path);
+  std::stringstream content;
+  content << in.rdbuf();
+  EXPECT_EQ(content.str(), "second\n");
+
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600U);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_),
+                          std::filesystem::directory_iterator()),
+            1);
+}
+
+TEST_F(AtomicWrite, MissingDirectoryIsAnError) {
+  auto r = write_file_atomically((dir_ / "nope" / "stats.json").string(), "x");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ENOENT);
+  EXPECT_NE(r.error().message.find("nope"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace msgtap::exporter

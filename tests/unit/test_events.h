@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Builders for synthetic msgtap records used across the unit tests.
+#pragma once
+
+#include <linux/msgtap.h>
+
+#include <cstdint>
+
+namespace msgtap::testing {
+
+struct Ev {
+  uint32_t ipc_ns = 4026531839U;
+  int32_t msqid = 0;
+  int32_t result = 0;
+  uint64_t msgsz = 0;
+  uint32_t flags = 0;
+  uint64_t duration_ns = 0;
+  uint64_t ts_ns = 1000;
+  uint32_t cpu = 0;
+  uint64_t seq = 1;
+};
+
+inline msgtap_send_event make_event(const Ev& e) {
+  msgtap_send_event ev{};
+  ev.ipc_ns = e.ipc_ns;
+  ev.msqid = e.msqid;
+  ev.result = e.result;
+  ev.msgsz = e.msgsz;
+  ev.flags = e.flags;
+  ev.duration_ns = e.duration_ns;
+  ev.ts_ns = e.ts_ns;
+  ev.cpu = e.cpu;
+  ev.seq = e.seq;
+  ev.mtype = 1;
+  return ev;
+}
+
+}  // namespace msgtap::testing

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// msgtapctl: looks at msgtap from the command line. Subcommands live in files
+// of their own and are dispatched from the table below, as in wg(8).
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+
+#include "ctl/ctl.h"
+
+namespace msgtap::ctl {
+namespace {
+
+constexpr Subcommand kSubcommands[] = {
+    {"status",
+     "Is the module loaded, is a listener registered, is msgtapd running; every kernel counter "
+     "and the probes. Without msgtapd it asks the kernel itself (root needed). Exit status 0 only "
+     "when msgtapd runs and answered.",
+     run_status},
+    {"stats",
+     "Per-queue statistics from msgtapd, synced with the kernel first (everything recorded "
+     "before the request is counted), then what was lost. --json prints msgtapd's snapshot "
+     "document as is.",
+     run_stats},
+};
+
+}  // namespace
+
+void print_error(std::string_view message) {
+  std::fprintf(stderr, "msgtapctl: %.*s\n", static_cast<int>(message.size()), message.data());
+}
+
+namespace {
+
+int run_main(int argc, char** argv) {
+  Options options;
+  CLI::App app{
+      "msgtapctl: shows msgtap's state and the per-queue statistics of SysV msgsnd(2) "
+      "that msgtapd collects.\nExit status: 0 ok, 1 runtime error, 2 usage error.",
+      "msgtapctl"};
+  app.set_version_flag("--version", MSGTAP_VERSION);
+  app.add_option("--socket", options.socket_path, "msgtapd's control socket")
+      ->capture_default_str();
+  app.require_subcommand(1);
+  app.fallthrough();  // global options may follow the subcommand
+  for (const Subcommand& cmd : kSubcommands) {
+    CLI::App* sub = app.add_subcommand(std::string(cmd.name), std::string(cmd.summary));
+    sub->add_flag("--json", options.json, "print JSON instead of text");
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  for (const Subcommand& cmd : kSubcommands)
+    if (app.got_subcommand(std::string(cmd.name))) return cmd.run(options);
+  return kExitUsage;
+}
+
+}  // namespace
+}  // namespace msgtap::ctl
+
+int main(int argc, char** argv) {
+  try {
+    return msgtap::ctl::run_main(argc, argv);
+  } catch (const std::exception& e) {  // out of memory, or a bug
+    msgtap::ctl::print_error(e.what());
+    return msgtap::ctl::kExitRuntime;
+  }
+}

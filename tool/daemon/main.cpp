@@ -1,0 +1,617 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// msgtapd: the msgtap listener. Registers with msgtap.ko, turns its msgsnd()
+// events into per-queue statistics, writes them as JSON and answers msgtapctl.
+//
+// One thread, one event loop:
+//
+//               epoll_wait(timeout = nearest sync or client deadline)
+//                                    |
+//     +-------------+----------------+------------+---------------+
+//     |             |                |            |               |
+//  netlink       signalfd         timerfd      listener       client sockets
+//  read until    TERM/INT: last   interval:    accept         read one request line,
+//  empty         round, exit      JSON round                  wait for a round,
+//     |          HUP: JSON round                              write the answer, close
+//     |
+//     +-- EVENTS ------------------> Receiver (per-CPU seq check) --> Aggregator
+//     +-- ack / GET_STATS answer --> Syncer --> send FLUSH / GET_STATS
+//                                      |
+//                                      +--> round done: Snapshot --> JSON file, clients
+//
+// Why one loop: an answer is exact only because the code that reads the
+// netlink socket in order is the code that decides when to take the snapshot
+// (after the FLUSH ack, every earlier event has been read). A single owner of
+// the aggregator also needs no locks. Nothing blocks the loop: requests wait
+// in the Syncer's list, netlink answers are matched by sequence number, and
+// client sockets are non-blocking.
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "common/control.h"
+#include "common/fd.h"
+#include "common/log.h"
+#include "daemon/control_server.h"
+#include "daemon/receive.h"
+#include "daemon/sync.h"
+#include "export/json.h"
+#include "export/text.h"
+#include "genl/socket.h"
+#include "stats/aggregate.h"
+#include "stats/snapshot.h"
+
+namespace msgtap::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr int kExitOk = 0;
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+
+// Bounded work per wake-up so a flood of events cannot starve clients and
+// timers (epoll is level-triggered: the rest is read on the next turn).
+constexpr int kMaxDatagramsPerWake = 512;
+constexpr size_t kMaxClients = 64;
+constexpr auto kClientIoTimeout = 10s;
+constexpr auto kBlockingCallTimeout = 5s;
+
+struct Options {
+  std::string socket_path{control::kDefaultSocketPath};
+  std::string json_path = "/var/lib/msgtap/stats.json";
+  double interval_s = 10;
+  int rcvbuf = genl::kDefaultRcvbuf;
+};
+
+// epoll tags; clients use their id, from kFirstClient on.
+enum : uint64_t { kTagNetlink = 1, kTagSignal, kTagTimer, kTagListener, kFirstClient = 16 };
+// Waiters that are not clients.
+enum : WaiterId { kWaiterJson = 1, kWaiterShutdown = 2 };
+
+double unix_now() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+class Daemon {
+ public:
+  Daemon(Options options, genl::Socket sock)
+      : opt_(std::move(options)), sock_(std::move(sock)), receiver_(aggregator_) {}
+
+  Result<void> start();
+  int run();
+
+ private:
+  void read_netlink();
+  void handle(genl::Message& m);
+  void drive(SyncStep step);
+  void request_round(WaiterId id);
+  void finish_round(bool ok);
+  stats::Snapshot snapshot();
+  std::string status_document(const stats::Snapshot& snap) const;
+  void write_json(const std::string& doc);
+
+  void read_signals();
+  void accept_clients();
+  void client_event(uint64_t id, uint32_t events);
+  void answer(uint64_t id, std::string doc);
+  void drop_client(uint64_t id);
+  void expire_clients(Clock::time_point now);
+  int epoll_timeout(Clock::time_point now) const;
+  void begin_shutdown();
+  Result<void> add_fd(int fd, uint64_t tag, uint32_t events);
+
+  Options opt_;
+  genl::Socket sock_;
+  stats::Aggregator aggregator_;
+  Receiver receiver_;
+  Syncer syncer_;
+  genl::KernelStats kernel_;  // from the last completed round
+  uint64_t socket_drops_ = 0;
+  uint64_t logged_loss_ = 0;
+
+  UniqueFd epoll_, signal_, timer_, listener_;
+  std::map<uint64_t, ControlClient> clients_;
+  uint64_t next_client_ = kFirstClient;
+  bool json_queued_ = false;
+
+  bool registered_ = true;
+  bool stopping_ = false;
+  bool quit_ = false;
+  bool final_ok_ = false;
+  uint64_t json_writes_ = 0;
+  uint64_t json_errors_ = 0;
+  std::string last_json_error_;
+  Clock::time_point started_ = Clock::now();
+};
+
+Result<void> Daemon::add_fd(int fd, uint64_t tag, uint32_t events) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = tag;
+  if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) < 0)
+    return Error{errno, fmt::format("epoll_ctl: {}", std::strerror(errno))};
+  return {};
+}
+
+Result<void> Daemon::start() {
+  genl::Sink sink{[this](genl::Message& m) { handle(m); }, [this] { receiver_.on_overrun(); }};
+  auto reg = sock_.call(MSGTAP_CMD_REGISTER, kBlockingCallTimeout, sink);
+  if (!reg) {
+    if (reg.error().code != EBUSY) return reg.error();
+    auto k = sock_.get_stats(kBlockingCallTimeout);
+    if (!k) return reg.error();
+    return Error{EBUSY, fmt::format("another msgtapd (netlink port {}) is already registered",
+                                    k->listener_portid)};
+  }
+  log(Priority::info, "registered as listener (netlink port {})", sock_.portid());
+  // The kernel reports twice the size asked for (it counts its overhead);
+  // less means SO_RCVBUFFORCE was refused and net.core.rmem_max capped it.
+  if (sock_.rcvbuf() < 2 * opt_.rcvbuf)
+    log(Priority::warning,
+        "netlink receive buffer is {} bytes, not the {} asked for: raise net.core.rmem_max or "
+        "run with CAP_NET_ADMIN",
+        sock_.rcvbuf() / 2, opt_.rcvbuf);
+
+  std::error_code ec;
+  const auto json_dir = std::filesystem::path(opt_.json_path).parent_path();
+  if (!json_dir.empty()) std::filesystem::create_directories(json_dir, ec);
+  if (ec)
+    return Error{ec.value(),
+                 fmt::format("cannot create directory {}: {}", json_dir.string(), ec.message())};
+
+  auto listener = listen_control_socket(opt_.socket_path);
+  if (!listener) return listener.error();
+  listener_ = std::move(*listener);
+
+  epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
+  signal_.reset(signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
+  timer_.reset(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
+  if (!epoll_.valid() || !signal_.valid() || !timer_.valid())
+    return Error{errno, fmt::format("cannot set up the event loop: {}", std::strerror(errno))};
+
+  const auto period = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::duration<double>(opt_.interval_s));
+  itimerspec its{};
+  its.it_interval.tv_sec = static_cast<time_t>(period.count() / 1'000'000'000);
+  its.it_interval.tv_nsec = static_cast<long>(period.count() % 1'000'000'000);
+  its.it_value = its.it_interval;
+  if (timerfd_settime(timer_.get(), 0, &its, nullptr) < 0)
+    return Error{errno, fmt::format("timerfd_settime: {}", std::strerror(errno))};
+
+  for (auto [fd, tag] : {std::pair{sock_.fd(), uint64_t{kTagNetlink}},
+                         std::pair{signal_.get(), uint64_t{kTagSignal}},
+                         std::pair{timer_.get(), uint64_t{kTagTimer}},
+                         std::pair{listener_.get(), uint64_t{kTagListener}}}) {
+    if (auto r = add_fd(fd, tag, EPOLLIN); !r) return r;
+  }
+  log(Priority::info, "control socket {}; writing {} every {} s", opt_.socket_path, opt_.json_path,
+      opt_.interval_s);
+  request_round(kWaiterJson);  // a first document right away; shows a bad --json path early
+  return {};
+}
+
+int Daemon::run() {
+  epoll_event events[16];
+  while (!quit_) {
+    const int n = epoll_wait(epoll_.get(), events, 16, epoll_timeout(Clock::now()));
+    if (n < 0 && errno != EINTR) {
+      log(Priority::err, "epoll_wait: {}", std::strerror(errno));
+      return kExitRuntime;
+    }
+    for (int i = 0; i < n && !quit_; ++i) {
+      const uint64_t tag = events[i].data.u64;
+      switch (tag) {
+        case kTagNetlink:
+          read_netlink();
+          break;
+        case kTagSignal:
+          read_signals();
+          break;
+        case kTagTimer: {
+          uint64_t expirations = 0;
+          if (::read(timer_.get(), &expirations, sizeof(expirations)) > 0)
+            request_round(kWaiterJson);
+          break;
+        }
+        case kTagListener:
+          accept_clients();
+          break;
+        default:
+          client_event(tag, events[i].events);
+          break;
+      }
+    }
+    const auto now = Clock::now();
+    drive(syncer_.on_tick(now));
+    expire_clients(now);
+  }
+
+  // The last snapshot is written; leave. Events that arrive meanwhile are
+  // after it and are dropped.
+  if (registered_) {
+    if (auto r = sock_.call(MSGTAP_CMD_UNREGISTER, 2s); !r)
+      log(Priority::warning, "{}; closing the socket unregisters as well", r.error().message);
+    else
+      log(Priority::info, "unregistered");
+  }
+  listener_.reset();
+  ::unlink(opt_.socket_path.c_str());
+  log(Priority::info, "exiting");
+  return final_ok_ ? kExitOk : kExitRuntime;
+}
+
+void Daemon::read_netlink() {
+  for (int i = 0; i < kMaxDatagramsPerWake; ++i) {
+    auto got = sock_.receive();
+    if (!got) {
+      if (got.error().code == ENOBUFS) {
+        receiver_.on_overrun();
+        const auto c = receiver_.counters().socket_overruns;
+        if ((c & (c - 1)) == 0)  // 1, 2, 4, ...: say it, but not every time
+          log(Priority::warning,
+              "netlink socket overrun #{} (receive buffer {} bytes): the kernel holds batches "
+              "back and retries; a larger --rcvbuf avoids the stalls",
+              c, sock_.rcvbuf());
+        continue;
+      }
+      log(Priority::err, "{}", got.error().message);
+      return;
+    }
+    if (got->empty()) {
+      drive(syncer_.on_drained());
+      return;
+    }
+    for (auto& m : *got) handle(m);
+  }
+}
+
+void Daemon::handle(genl::Message& m) {
+  if (auto* batch = std::get_if<genl::EventBatch>(&m)) {
+    receiver_.on_batch(*batch);
+  } else if (auto* ack = std::get_if<genl::Ack>(&m)) {
+    drive(syncer_.on_ack(*ack));
+  } else if (auto* reply = std::get_if<genl::StatsReply>(&m)) {
+    const SyncStep step = syncer_.on_stats(reply->seq);
+    if (step == SyncStep::done) kernel_ = std::move(reply->stats);
+    drive(step);
+  }
+}
+
+void Daemon::drive(SyncStep step) {
+  while (step != SyncStep::none) {
+    switch (step) {
+      case SyncStep::send_flush:
+      case SyncStep::send_get_stats: {
+        const bool flush = step == SyncStep::send_flush;
+        auto seq = sock_.send(flush ? MSGTAP_CMD_FLUSH : MSGTAP_CMD_GET_STATS, flush);
+        if (seq) {
+          syncer_.sent(*seq, Clock::now());
+          step = SyncStep::none;
+        } else {
+          step = syncer_.send_failed(seq.error());
+        }
+        break;
+      }
+      case SyncStep::done:
+      case SyncStep::failed:
+        finish_round(step == SyncStep::done);
+        step = syncer_.start(Clock::now());
+        break;
+      case SyncStep::none:
+        break;
+    }
+  }
+}
+
+void Daemon::request_round(WaiterId id) {
+  if (id == kWaiterJson) {
+    if (json_queued_) return;  // one pending write covers every request
+    json_queued_ = true;
+  }
+  syncer_.enqueue(id);
+  drive(syncer_.start(Clock::now()));
+}
+
+stats::Snapshot Daemon::snapshot() {
+  if (auto drops = sock_.drops())
+    socket_drops_ = *drops;
+  else
+    log(Priority::warning, "{}", drops.error().message);
+  stats::DaemonCounters counters = receiver_.counters();
+  counters.socket_drops = socket_drops_;
+  return stats::make_snapshot(unix_now(), counters, kernel_, aggregator_);
+}
+
+void Daemon::finish_round(bool ok) {
+  const auto waiters = syncer_.take_waiters();
+  if (!ok) log(Priority::err, "sync with the kernel failed: {}", syncer_.failure());
+
+  // A failed round still produces a document for the file, with the kernel
+  // counters of the last good round; clients get the error instead.
+  const stats::Snapshot snap = snapshot();
+  const std::string doc = exporter::render_json(snap);
+  if (ok && snap.loss.total() > logged_loss_) {
+    logged_loss_ = snap.loss.total();
+    std::string line = exporter::render_loss(snap.loss);
+    line.pop_back();  // the newline
+    log(Priority::warning, "{}", line);
+  }
+
+  // Without the family, or without our registration, this process can never
+  // receive events again: exit so that a restart (systemd Restart=) finds the
+  // module and registers anew.
+  const bool hopeless =
+      !ok && (syncer_.failure_code() == ENOENT || syncer_.failure_code() == ENOTCONN);
+
+  bool written = false;
+  for (const WaiterId id : waiters) {
+    if (id == kWaiterJson) {
+      json_queued_ = false;
+      write_json(doc);
+      written = true;
+    } else if (id == kWaiterShutdown) {
+      write_json(doc);
+      written = true;
+      final_ok_ = ok && last_json_error_.empty();
+      quit_ = true;
+    } else if (clients_.count(id)) {
+      if (!ok)
+        answer(id, control::encode_error(syncer_.failure()));
+      else if (clients_.at(id).cmd == control::Command::stats)
+        answer(id, doc);
+      else
+        answer(id, status_document(snap));
+    }
+  }
+  if (hopeless) {
+    if (!written) write_json(doc);
+    log(Priority::err, "no longer registered with msgtap: exiting");
+    registered_ = false;
+    final_ok_ = false;
+    quit_ = true;
+  }
+}
+
+std::string Daemon::status_document(const stats::Snapshot& snap) const {
+  nlohmann::ordered_json d;
+  d["pid"] = ::getpid();
+  d["version"] = MSGTAP_VERSION;
+  d["netlink_portid"] = sock_.portid();
+  d["family_id"] = sock_.family_id();
+  d["socket"] = opt_.socket_path;
+  d["json"] = opt_.json_path;
+  d["interval_s"] = opt_.interval_s;
+  d["rcvbuf"] = sock_.rcvbuf();
+  d["uptime_s"] = std::chrono::duration<double>(Clock::now() - started_).count();
+  d["queues"] = aggregator_.queues().size();
+  d["seq_regressions"] = receiver_.seq_regressions();
+  d["sync_resends"] = syncer_.resends();
+  d["flush_retries"] = syncer_.flush_retries();
+  d["json_writes"] = json_writes_;
+  d["json_write_errors"] = json_errors_;
+  d["last_json_error"] = last_json_error_;
+
+  nlohmann::ordered_json j;
+  j["schema"] = exporter::kSchemaVersion;
+  j["timestamp"] = snap.timestamp;
+  j["msgtapd"] = std::move(d);
+  j["daemon"] = exporter::daemon_to_json(snap.daemon);
+  j["kernel"] = exporter::kernel_to_json(snap.kernel, /*extended=*/true);
+  j["loss"] = exporter::loss_to_json(snap.loss);
+  return j.dump(2) + "\n";
+}
+
+void Daemon::write_json(const std::string& doc) {
+  auto r = exporter::write_file_atomically(opt_.json_path, doc);
+  if (r) {
+    ++json_writes_;
+    last_json_error_.clear();
+    return;
+  }
+  ++json_errors_;
+  if (r.error().message != last_json_error_) log(Priority::err, "{}", r.error().message);
+  last_json_error_ = r.error().message;
+}
+
+void Daemon::read_signals() {
+  signalfd_siginfo si{};
+  while (::read(signal_.get(), &si, sizeof(si)) == static_cast<ssize_t>(sizeof(si))) {
+    if (si.ssi_signo == SIGHUP) {
+      log(Priority::info, "SIGHUP: writing {}", opt_.json_path);
+      request_round(kWaiterJson);
+    } else if (!stopping_) {
+      log(Priority::info, "{}: flushing, writing {} and unregistering",
+          si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT", opt_.json_path);
+      begin_shutdown();
+    } else {
+      log(Priority::warning, "second signal: exiting without the final snapshot");
+      quit_ = true;
+    }
+  }
+}
+
+void Daemon::begin_shutdown() {
+  stopping_ = true;
+  // No new clients; those already waiting are answered by the last round.
+  epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listener_.get(), nullptr);
+  listener_.reset();
+  ::unlink(opt_.socket_path.c_str());
+  syncer_.enqueue(kWaiterShutdown);
+  drive(syncer_.start(Clock::now()));
+}
+
+void Daemon::accept_clients() {
+  for (;;) {
+    UniqueFd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!fd.valid()) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        log(Priority::warning, "accept: {}", std::strerror(errno));
+      return;
+    }
+    if (clients_.size() >= kMaxClients) continue;  // closed: the client sees EOF
+    const uint64_t id = next_client_++;
+    if (!add_fd(fd.get(), id, EPOLLIN)) continue;
+    ControlClient& c = clients_[id];
+    c.fd = std::move(fd);
+    c.deadline = Clock::now() + kClientIoTimeout;
+  }
+}
+
+void Daemon::client_event(uint64_t id, uint32_t events) {
+  auto it = clients_.find(id);
+  if (it == clients_.end()) return;
+  ControlClient& c = it->second;
+  switch (c.state) {
+    case ControlClient::State::reading:
+      switch (read_request(c)) {
+        case ReadResult::more:
+          return;
+        case ReadResult::closed:
+          drop_client(id);
+          return;
+        case ReadResult::invalid:
+          answer(id, std::move(c.out));
+          return;
+        case ReadResult::request: {
+          c.state = ControlClient::State::waiting;
+          // Only hang-ups are of interest while the client waits.
+          epoll_event ev{};
+          ev.data.u64 = id;
+          epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, c.fd.get(), &ev);
+          request_round(id);
+          return;
+        }
+      }
+      return;
+    case ControlClient::State::waiting:
+      if (events & (EPOLLHUP | EPOLLERR)) drop_client(id);  // its answer is skipped
+      return;
+    case ControlClient::State::writing:
+      if (write_answer(c) || (events & (EPOLLHUP | EPOLLERR))) drop_client(id);
+      return;
+  }
+}
+
+void Daemon::answer(uint64_t id, std::string doc) {
+  ControlClient& c = clients_.at(id);
+  c.state = ControlClient::State::writing;
+  c.out = std::move(doc);
+  c.out_done = 0;
+  c.deadline = Clock::now() + kClientIoTimeout;
+  if (write_answer(c)) {
+    drop_client(id);
+    return;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLOUT;
+  ev.data.u64 = id;
+  epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, c.fd.get(), &ev);
+}
+
+void Daemon::drop_client(uint64_t id) {
+  auto it = clients_.find(id);
+  if (it == clients_.end()) return;
+  epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->second.fd.get(), nullptr);
+  clients_.erase(it);
+}
+
+void Daemon::expire_clients(Clock::time_point now) {
+  std::erase_if(clients_, [&](const auto& kv) {
+    const ControlClient& c = kv.second;
+    if (c.state == ControlClient::State::waiting || now < c.deadline) return false;
+    epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, c.fd.get(), nullptr);
+    return true;
+  });
+}
+
+int Daemon::epoll_timeout(Clock::time_point now) const {
+  std::optional<Clock::time_point> next = syncer_.deadline();
+  for (const auto& [id, c] : clients_)
+    if (c.state != ControlClient::State::waiting && (!next || c.deadline < *next))
+      next = c.deadline;
+  if (!next) return -1;
+  if (*next <= now) return 0;
+  // Round up so the deadline has passed when epoll_wait returns.
+  return static_cast<int>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(*next - now).count() + 1);
+}
+
+int run_main(int argc, char** argv) {
+  set_log_ident("msgtapd");
+  Options opt;
+  CLI::App app{
+      "msgtapd: keeps exact per-queue statistics of SysV msgsnd(2) calls, as recorded by "
+      "the msgtap kernel module, writes them as JSON and answers msgtapctl.\n"
+      "Needs CAP_NET_ADMIN (root). SIGTERM/SIGINT: flush, write the JSON a last time, "
+      "unregister, exit. SIGHUP: write the JSON now.",
+      "msgtapd"};
+  app.set_version_flag("--version", MSGTAP_VERSION);
+  app.add_option("--socket", opt.socket_path, "control socket for msgtapctl (mode 0600)")
+      ->capture_default_str();
+  app.add_option("--json", opt.json_path, "snapshot written atomically every interval")
+      ->capture_default_str();
+  app.add_option("--interval", opt.interval_s, "seconds between JSON snapshots")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 86400.0));
+  app.add_option("--rcvbuf", opt.rcvbuf, "netlink receive buffer in bytes")
+      ->capture_default_str()
+      ->check(CLI::Range(65536, 1 << 30));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+
+  // Signals become signalfd reads; block them before anything can race.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto sock = genl::Socket::open({.rcvbuf = opt.rcvbuf});
+  if (!sock) {
+    log(Priority::err, "{}", sock.error().message);
+    return kExitRuntime;
+  }
+  Daemon daemon(std::move(opt), std::move(*sock));
+  if (auto r = daemon.start(); !r) {
+    log(Priority::err, "{}", r.error().message);
+    return kExitRuntime;
+  }
+  return daemon.run();
+}
+
+}  // namespace
+}  // namespace msgtap::daemon
+
+int main(int argc, char** argv) {
+  try {
+    return msgtap::daemon::run_main(argc, argv);
+  } catch (const std::exception& e) {  // out of memory, or a bug
+    msgtap::log(msgtap::Priority::err, "fatal: {}", e.what());
+    return 1;
+  }
+}

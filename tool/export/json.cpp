@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The JSON snapshot document: a contract with its readers (the verifier in
+// tests/tools, dashboards), so field names and meanings only ever grow.
+#include "export/json.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "common/fd.h"
+
+namespace msgtap::exporter {
+
+using nlohmann::ordered_json;
+
+namespace {
+
+// The kernel counters of schema 1, in its order.
+constexpr std::array<std::string_view, 9> kKernelCounters = {
+    "probe_hits", "events_queued",    "drop_ring_full",    "drop_no_listener", "drop_undeliverable",
+    "drop_nomem", "events_delivered", "batches_delivered", "delivery_retries",
+};
+
+bool is_schema_counter(std::string_view name) {
+  for (auto c : kKernelCounters)
+    if (c == name) return true;
+  return false;
+}
+
+template <typename T>
+T get(const ordered_json& j, const char* key) {
+  return j.at(key).get<T>();
+}
+
+Error bad_document(const std::exception& e) {
+  return Error{EPROTO, fmt::format("malformed msgtap JSON document: {}", e.what())};
+}
+
+ordered_json queue_to_json(const stats::QueueRow& row) {
+  const auto& s = row.stats.send;
+  ordered_json errors = ordered_json::object();
+  for (const auto& [err, n] : s.errors)
+    if (n != 0) errors[stats::errno_name(err)] = n;
+  ordered_json q;
+  q["ipc_ns"] = row.key.ipc_ns;
+  q["msqid"] = row.key.msqid;
+  q["sends_ok"] = s.sends_ok;
+  q["bytes_ok"] = s.bytes_ok;
+  q["sends_failed"] = s.sends_failed;
+  q["errors"] = std::move(errors);
+  q["sends_slept"] = s.sends_slept;
+  q["slept_ns"] = s.slept_ns;
+  q["compat_sends"] = s.compat_sends;
+  q["first_seen_ns"] = row.stats.first_seen_ns;
+  q["last_seen_ns"] = row.stats.last_seen_ns;
+  return q;
+}
+
+stats::QueueRow queue_from_json(const ordered_json& q) {
+  stats::QueueRow row;
+  row.key.ipc_ns = get<uint32_t>(q, "ipc_ns");
+  row.key.msqid = get<int32_t>(q, "msqid");
+  auto& s = row.stats.send;
+  s.sends_ok = get<uint64_t>(q, "sends_ok");
+  s.bytes_ok = get<uint64_t>(q, "bytes_ok");
+  s.sends_failed = get<uint64_t>(q, "sends_failed");
+  for (const auto& [name, n] : q.at("errors").items()) {
+    const int err = stats::errno_from_name(name);
+    if (err == 0) throw std::invalid_argument("unknown errno name \"" + name + "\"");
+    s.errors[err] += n.get<uint64_t>();
+  }
+  s.sends_slept = get<uint64_t>(q, "sends_slept");
+  s.slept_ns = get<uint64_t>(q, "slept_ns");
+  s.compat_sends = get<uint64_t>(q, "compat_sends");
+  row.stats.first_seen_ns = get<uint64_t>(q, "first_seen_ns");
+  row.stats.last_seen_ns = get<uint64_t>(q, "last_seen_ns");
+  return row;
+}
+
+}  // namespace
+
+ordered_json kernel_to_json(const genl::KernelStats& k, bool extended) {
+  ordered_json j;
+  for (auto name : kKernelCounters) j[std::string(name)] = k.counter(name);
+  if (extended) {
+    for (const auto& [name, v] : k.counters)
+      if (!is_schema_counter(name)) j[name] = v;
+    if (k.enabled) j["enabled"] = *k.enabled;
+  }
+  j["ring_size"] = k.ring_size;
+  j["nr_cpus"] = k.nr_cpus;
+  j["flush_ms"] = k.flush_ms;
+  j["listener_portid"] = k.listener_portid;
+  ordered_json probes = ordered_json::array();
+  for (const auto& p : k.probes) {
+    ordered_json o;
+    o["symbol"] = p.symbol;
+    o["kind"] = genl::probe_kind_name(p.kind);
+    o["nmissed"] = p.nmissed;
+    o["maxactive"] = p.maxactive;
+    probes.push_back(std::move(o));
+  }
+  j["probes"] = std::move(probes);
+  return j;
+}
+
+Result<genl::KernelStats> kernel_from_json(const ordered_json& j) {
+  try {
+    genl::KernelStats k;
+    for (const auto& [name, v] : j.items()) {
+      if (name == "ring_size" || name == "nr_cpus" || name == "flush_ms" ||
+          name == "listener_portid" || name == "probes" || !v.is_number_unsigned())
+        continue;  // ("enabled" is a boolean)
+      k.counters.emplace_back(name, v.get<uint64_t>());
+    }
+    k.ring_size = get<uint32_t>(j, "ring_size");
+    k.nr_cpus = get<uint32_t>(j, "nr_cpus");
+    k.flush_ms = get<uint32_t>(j, "flush_ms");
+    k.listener_portid = get<uint32_t>(j, "listener_portid");
+    if (auto it = j.find("enabled"); it != j.end()) k.enabled = it->get<bool>();
+    for (const auto& o : j.at("probes")) {
+      genl::ProbeInfo p;
+      p.symbol = get<std::string>(o, "symbol");
+      p.kind = genl::probe_kind_from_name(get<std::string>(o, "kind"));
+      p.nmissed = get<uint64_t>(o, "nmissed");
+      p.maxactive = get<uint32_t>(o, "maxactive");
+      k.probes.push_back(std::move(p));
+    }
+    return k;
+  } catch (const std::exception& e) {
+    return bad_document(e);
+  }
+}
+
+ordered_json daemon_to_json(const stats::DaemonCounters& d) {
+  ordered_json j;
+  j["events_received"] = d.events_received;
+  j["batches_received"] = d.batches_received;
+  j["seq_gaps"] = d.seq_gaps;
+  j["socket_overruns"] = d.socket_overruns;
+  j["socket_drops"] = d.socket_drops;
+  j["malformed"] = d.malformed;
+  j["unknown_attributes"] = d.unknown_attributes;
+  return j;
+}
+
+Result<stats::DaemonCounters> daemon_from_json(const ordered_json& j) {
+  try {
+    stats::DaemonCounters d;
+    d.events_received = get<uint64_t>(j, "events_received");
+    d.batches_received = get<uint64_t>(j, "batches_received");
+    d.seq_gaps = get<uint64_t>(j, "seq_gaps");
+    d.socket_overruns = get<uint64_t>(j, "socket_overruns");
+    d.socket_drops = get<uint64_t>(j, "socket_drops");
+    d.malformed = get<uint64_t>(j, "malformed");
+    d.unknown_attributes = get<uint64_t>(j, "unknown_attributes");
+    return d;
+  } catch (const std::exception& e) {
+    return bad_document(e);
+  }
+}
+
+ordered_json loss_to_json(const stats::Loss& l) {
+  ordered_json j;
+  j["nothing_lost"] = l.nothing_lost();
+  j["total"] = l.total();
+  j["kernel_ring_full"] = l.kernel_ring_full;
+  j["kernel_undeliverable"] = l.kernel_undeliverable;
+  j["kernel_nomem"] = l.kernel_nomem;
+  j["probe_missed"] = l.probe_missed;
+  j["seq_gaps"] = l.seq_gaps;
+  j["socket_drops"] = l.socket_drops;
+  return j;
+}
+
+Result<stats::Loss> loss_from_json(const ordered_json& j) try {
+  stats::Loss l;
+  l.kernel_ring_full = get<uint64_t>(j, "kernel_ring_full");
+  l.kernel_undeliverable = get<uint64_t>(j, "kernel_undeliverable");
+  l.kernel_nomem = get<uint64_t>(j, "kernel_nomem");
+  l.probe_missed = get<uint64_t>(j, "probe_missed");
+  l.seq_gaps = get<uint64_t>(j, "seq_gaps");
+  l.socket_drops = get<uint64_t>(j, "socket_drops");
+  return l;
+} catch (const std::exception& e) {
+  return bad_document(e);
+}
+
+ordered_json snapshot_to_json(const stats::Snapshot& s) {
+  ordered_json j;
+  j["schema"] = kSchemaVersion;
+  j["timestamp"] = s.timestamp;
+  j["daemon"] = daemon_to_json(s.daemon);
+  j["kernel"] = kernel_to_json(s.kernel);
+  j["loss"] = loss_to_json(s.loss);
+  ordered_json queues = ordered_json::array();
+  for (const auto& q : s.queues) queues.push_back(queue_to_json(q));
+  j["queues"] = std::move(queues);
+  return j;
+}
+
+Result<stats::Snapshot> snapshot_from_json(const ordered_json& j) {
+  try {
+    if (get<int>(j, "schema") != kSchemaVersion)
+      return Error{EPROTO,
+                   fmt::format("msgtap JSON schema {} is not supported (this tool reads {})",
+                               get<int>(j, "schema"), kSchemaVersion)};
+    stats::Snapshot s;
+    s.timestamp = get<double>(j, "timestamp");
+    auto daemon = daemon_from_json(j.at("daemon"));
+    if (!daemon) return daemon.error();
+    s.daemon = *daemon;
+    auto kernel = kernel_from_json(j.at("kernel"));
+    if (!kernel) return kernel.error();
+    s.kernel = std::move(*kernel);
+    auto loss = loss_from_json(j.at("loss"));
+    if (!loss) return loss.error();
+    s.loss = *loss;
+    for (const auto& q : j.at("queues")) s.queues.push_back(queue_from_json(q));
+    return s;
+  } catch (const std::exception& e) {
+    return bad_document(e);
+  }
+}
+
+std::string render_json(const stats::Snapshot& snapshot) {
+  return snapshot_to_json(snapshot).dump(2) + "\n";
+}
+
+Result<void> write_file_atomically(const std::string& path, std::string_view data) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::string tmp = (dir / ("." + target.filename().string() + ".XXXXXX")).string();
+
+  UniqueFd fd(mkostemp(tmp.data(), O_CLOEXEC));
+  if (!fd.valid())
+    return Error{errno, fmt::format("cannot create a temporary file in {}: {}", dir.string(),
+                                    std::strerror(errno))};
+  auto fail = [&](std::string_view what) {
+    Error e{errno, fmt::format("cannot {} {}: {}", what, tmp, std::strerror(errno))};
+    ::unlink(tmp.c_str());
+    return e;
+  };
+  for (size_t off = 0; off < data.size();) {
+    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail("write");
+    off += static_cast<size_t>(n);
+  }
+  if (::fchmod(fd.get(), 0600) < 0) return fail("chmod");
+  if (::fsync(fd.get()) < 0) return fail("fsync");
+  if (::close(fd.release()) < 0) return fail("close");
+  if (::rename(tmp.c_str(), path.c_str()) < 0) {
+    Error e{errno, fmt::format("cannot rename {} to {}: {}", tmp, path, std::strerror(errno))};
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  // The rename itself is durable once the directory is synced.
+  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dfd.valid()) ::fsync(dfd.get());
+  return {};
+}
+
+}  // namespace msgtap::exporter

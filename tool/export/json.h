@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The JSON snapshot document (schema 1): rendering, reading it back (for
+// msgtapctl), and writing it to a file atomically.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "genl/types.h"
+#include "stats/snapshot.h"
+
+namespace msgtap::exporter {
+
+inline constexpr int kSchemaVersion = 1;
+
+// The "kernel" object. @extended adds what schema 1 does not have: counters
+// newer than schema 1 (by name, "stat<N>" if newer than this tool) and
+// "enabled" (the status answer does that; the snapshot keeps to its schema).
+nlohmann::ordered_json kernel_to_json(const genl::KernelStats& kernel, bool extended = false);
+Result<genl::KernelStats> kernel_from_json(const nlohmann::ordered_json& j);
+
+nlohmann::ordered_json daemon_to_json(const stats::DaemonCounters& daemon);
+Result<stats::DaemonCounters> daemon_from_json(const nlohmann::ordered_json& j);
+
+// "nothing_lost" and "total" are derived; reading ignores them.
+nlohmann::ordered_json loss_to_json(const stats::Loss& loss);
+Result<stats::Loss> loss_from_json(const nlohmann::ordered_json& j);
+
+nlohmann::ordered_json snapshot_to_json(const stats::Snapshot& snapshot);
+Result<stats::Snapshot> snapshot_from_json(const nlohmann::ordered_json& j);
+
+// The document as written to the --json file and sent to clients: indented,
+// ending in a newline.
+std::string render_json(const stats::Snapshot& snapshot);
+
+// Writes @data to a temporary file in @path's directory, fsyncs it, and
+// renames it over @path (then fsyncs the directory): readers see the old or
+// the new document, never a part. The file is mode 0600: it shows every
+// user's IPC activity, which the kernel reveals to CAP_NET_ADMIN only.
+Result<void> write_file_atomically(const std::string& path, std::string_view data);
+
+}  // namespace msgtap::exporter

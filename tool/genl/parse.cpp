@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Parsing of msgtap netlink messages into plain structs: event batches,
+// GET_STATS answers and acks. Only tool/genl/ touches nla_*.
+#include "genl/parse.h"
+
+#include <netlink/attr.h>
+#include <netlink/genl/genl.h>
+#include <netlink/msg.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace msgtap::genl {
+
+namespace {
+
+// Netlink aligns attributes to 4 bytes: copy 64-bit values out.
+bool get_u64(const nlattr* a, uint64_t* out) {
+  if (nla_len(a) < static_cast<int>(sizeof(*out))) return false;
+  std::memcpy(out, nla_data(a), sizeof(*out));
+  return true;
+}
+
+bool get_u32(const nlattr* a, uint32_t* out) {
+  if (nla_len(a) < static_cast<int>(sizeof(*out))) return false;
+  std::memcpy(out, nla_data(a), sizeof(*out));
+  return true;
+}
+
+std::string get_string(const nlattr* a) {
+  const auto* p = static_cast<const char*>(nla_data(a));
+  return std::string(p, strnlen(p, static_cast<size_t>(nla_len(a))));
+}
+
+EventBatch parse_events(const nlattr* head, int len) {
+  EventBatch batch;
+  const nlattr* pos = nullptr;
+  int rem = 0;
+  batch.sends.reserve(static_cast<size_t>(len) / (NLA_HDRLEN + sizeof(msgtap_send_event)) + 1);
+  nla_for_each_attr(pos, head, len, rem) {
+    switch (nla_type(pos)) {
+      case MSGTAP_A_EVENT_SEND: {
+        const auto n = static_cast<size_t>(nla_len(pos));
+        if (n < kMinSendRecord) {
+          ++batch.malformed;
+          break;
+        }
+        msgtap_send_event ev{};
+        std::memcpy(&ev, nla_data(pos), std::min(n, sizeof(ev)));
+        batch.sends.push_back(ev);
+        break;
+      }
+      case MSGTAP_A_PAD:
+        break;
+      default:
+        ++batch.unknown_attributes;
+        break;
+    }
+  }
+  // Bytes left that do not form a whole attribute: one cut-off attribute.
+  if (rem > 0) ++batch.malformed;
+  return batch;
+}
+
+ProbeInfo parse_probe(const nlattr* nest) {
+  ProbeInfo p;
+  const nlattr* pos = nullptr;
+  int rem = 0;
+  nla_for_each_nested(pos, nest, rem) {
+    switch (nla_type(pos)) {
+      case MSGTAP_PROBE_A_SYMBOL:
+        p.symbol = get_string(pos);
+        break;
+      case MSGTAP_PROBE_A_KIND:
+        get_u32(pos, &p.kind);
+        break;
+      case MSGTAP_PROBE_A_NMISSED:
+        get_u64(pos, &p.nmissed);
+        break;
+      case MSGTAP_PROBE_A_MAXACTIVE:
+        get_u32(pos, &p.maxactive);
+        break;
+      default:  // padding and attributes newer than this tool
+        break;
+    }
+  }
+  return p;
+}
+
+KernelStats parse_stats(const nlattr* head, int len) {
+  KernelStats s;
+  const nlattr* pos = nullptr;
+  int rem = 0;
+  nla_for_each_attr(pos, head, len, rem) {
+    switch (nla_type(pos)) {
+      case MSGTAP_A_STATS: {
+        const nlattr* c = nullptr;
+        int crem = 0;
+        nla_for_each_nested(c, pos, crem) {
+          uint64_t v = 0;
+          if (nla_type(c) == MSGTAP_STAT_PAD || !get_u64(c, &v)) continue;
+          s.counters.emplace_back(stat_name(nla_type(c)), v);
+        }
+        break;
+      }
+      case MSGTAP_A_LISTENER_PORTID:
+        get_u32(pos, &s.listener_portid);
+        break;
+      case MSGTAP_A_RING_SIZE:
+        get_u32(pos, &s.ring_size);
+        break;
+      case MSGTAP_A_NR_CPUS:
+        get_u32(pos, &s.nr_cpus);
+        break;
+      case MSGTAP_A_FLUSH_MS:
+        get_u32(pos, &s.flush_ms);
+        break;
+      case MSGTAP_A_PROBE:
+        s.probes.push_back(parse_probe(pos));
+        break;
+      case MSGTAP_A_ENABLED:
+        if (nla_len(pos) >= 1) s.enabled = *static_cast<const uint8_t*>(nla_data(pos)) != 0;
+        break;
+      default:
+        break;
+    }
+  }
+  return s;
+}
+
+Ack parse_error(const nlmsghdr* nlh) {
+  Ack ack;
+  ack.seq = nlh->nlmsg_seq;
+  const auto payload = static_cast<size_t>(nlmsg_datalen(nlh));
+  if (payload < sizeof(nlmsgerr)) {
+    ack.error = EBADMSG;
+    ack.extack = "truncated netlink error message";
+    return ack;
+  }
+  const auto* e = static_cast<const nlmsgerr*>(nlmsg_data(nlh));
+  ack.error = -e->error;
+  if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS)) return ack;
+
+  // Extended ack attributes follow the nlmsgerr and, unless the kernel capped
+  // it (NETLINK_CAP_ACK), a copy of the request.
+  size_t offset = sizeof(nlmsgerr);
+  if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
+    if (e->msg.nlmsg_len < NLMSG_HDRLEN) return ack;
+    offset += NLMSG_ALIGN(e->msg.nlmsg_len - NLMSG_HDRLEN);
+  }
+  if (offset >= payload) return ack;
+  const auto* head =
+      reinterpret_cast<const nlattr*>(static_cast<const char*>(nlmsg_data(nlh)) + offset);
+  const nlattr* pos = nullptr;
+  int rem = 0;
+  nla_for_each_attr(pos, head, static_cast<int>(payload - offset), rem) {
+    if (nla_type(pos) == NLMSGERR_ATTR_MSG) {
+      ack.extack = get_string(pos);
+      while (!ack.extack.empty() && ack.extack.back() == '\n') ack.extack.pop_back();
+    }
+  }
+  return ack;
+}
+
+}  // namespace
+
+Message parse_message(const nlmsghdr* nlh, int family_id) {
+  if (nlh->nlmsg_type == NLMSG_ERROR) return parse_error(nlh);
+  if (nlh->nlmsg_type != family_id) return Ignored{};
+
+  if (nlh->nlmsg_len < NLMSG_HDRLEN + GENL_HDRLEN) {
+    EventBatch bad;
+    bad.malformed = 1;
+    return bad;
+  }
+  const auto* gnlh = static_cast<const genlmsghdr*>(nlmsg_data(nlh));
+  const nlattr* head = genlmsg_attrdata(gnlh, 0);
+  const int len = genlmsg_attrlen(gnlh, 0);
+  switch (gnlh->cmd) {
+    case MSGTAP_CMD_EVENTS:
+      return parse_events(head, len);
+    case MSGTAP_CMD_GET_STATS:
+      return StatsReply{nlh->nlmsg_seq, parse_stats(head, len)};
+    default:
+      return Ignored{};
+  }
+}
+
+}  // namespace msgtap::genl

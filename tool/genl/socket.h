@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The msgtap generic netlink socket: RAII over libnl's nl_sock, family
+// resolution, commands, and reading messages as plain structs.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "genl/types.h"
+
+struct nl_sock;
+
+namespace msgtap::genl {
+
+// Default receive buffer of the listener socket: room for ~300k records, so
+// a burst is absorbed while the daemon is busy (answering a client, writing
+// JSON) instead of making the kernel hold batches back.
+inline constexpr int kDefaultRcvbuf = 32 << 20;
+
+// What msgtapd and msgtapctl print when the family does not resolve.
+inline constexpr std::string_view kModuleNotLoaded =
+    "msgtap module not loaded: run `modprobe msgtap` (or insmod msgtap.ko)";
+
+struct SocketOptions {
+  // Receive buffer in bytes (SO_RCVBUFFORCE, else SO_RCVBUF capped by
+  // net.core.rmem_max); 0 keeps the system default.
+  int rcvbuf = 0;
+};
+
+// Where a blocking call puts the messages that arrive while it waits for its
+// answer (a listener receives events at any time). Empty members drop them.
+struct Sink {
+  std::function<void(Message&)> message;
+  std::function<void()> overrun;
+};
+
+class Socket {
+ public:
+  // Opens a non-blocking generic netlink socket and resolves the family.
+  static Result<Socket> open(const SocketOptions& options = {});
+
+  Socket(Socket&&) noexcept;
+  Socket& operator=(Socket&&) noexcept;
+  ~Socket();
+
+  int fd() const;
+  uint32_t portid() const;
+  int family_id() const { return family_; }
+  // Receive buffer size the kernel reports (twice what was asked for).
+  int rcvbuf() const;
+
+  // Sends command @cmd, asking for an ack when @ack. Returns the request's
+  // sequence number (never 0: the kernel's events carry 0).
+  Result<uint32_t> send(uint8_t cmd, bool ack);
+
+  // Reads one datagram without blocking and returns its messages; an empty
+  // vector when nothing is waiting. Error ENOBUFS means the socket overran
+  // (the kernel dropped datagrams); the socket stays usable.
+  Result<std::vector<Message>> receive();
+
+  // Datagrams dropped on this socket so far (SO_MEMINFO, SK_MEMINFO_DROPS).
+  Result<uint64_t> drops() const;
+
+  // Blocking round trips for start-up, shutdown and msgtapctl: send, then
+  // read until the answer with the same sequence number, at most @timeout.
+  Result<void> call(uint8_t cmd, std::chrono::milliseconds timeout, const Sink& sink = {});
+  Result<KernelStats> get_stats(std::chrono::milliseconds timeout, const Sink& sink = {});
+
+ private:
+  struct Deleter {
+    void operator()(nl_sock* sk) const;
+  };
+  Socket(nl_sock* sk, int family);
+  // Reads until @match accepts a message; others go to @sink.
+  Result<void> await(uint8_t cmd, std::chrono::milliseconds timeout, const Sink& sink,
+                     const std::function<bool(Message&)>& match);
+
+  std::unique_ptr<nl_sock, Deleter> sk_;
+  int family_ = 0;
+};
+
+}  // namespace msgtap::genl

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Plain C++ structs that tool/genl/ makes out of msgtap netlink messages; the
+// rest of the tools see these, never libnl.
+#pragma once
+
+#include <linux/msgtap.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "common/result.h"
+
+namespace msgtap::genl {
+
+// One attached probe (MSGTAP_A_PROBE).
+struct ProbeInfo {
+  std::string symbol;
+  uint32_t kind = MSGTAP_PROBE_KIND_UNSPEC;
+  uint64_t nmissed = 0;
+  uint32_t maxactive = 0;
+
+  bool operator==(const ProbeInfo&) const = default;
+};
+
+// "kretprobe", "kprobe", or "kind<N>" for kinds newer than this tool.
+std::string probe_kind_name(uint32_t kind);
+// The reverse of probe_kind_name(); MSGTAP_PROBE_KIND_UNSPEC if not known.
+uint32_t probe_kind_from_name(std::string_view name);
+
+// Name of a MSGTAP_STAT_* counter: "probe_hits", "drop_ring_full", ... and
+// "stat<N>" for counters newer than this tool.
+std::string stat_name(int type);
+
+// The answer to MSGTAP_CMD_GET_STATS.
+struct KernelStats {
+  // Every MSGTAP_STAT_* counter the kernel sent, by name, in wire order.
+  std::vector<std::pair<std::string, uint64_t>> counters;
+  uint32_t listener_portid = 0;  // 0: no listener
+  uint32_t ring_size = 0;
+  uint32_t nr_cpus = 0;
+  uint32_t flush_ms = 0;
+  std::optional<bool> enabled;  // MSGTAP_A_ENABLED; absent from older modules
+  std::vector<ProbeInfo> probes;
+
+  // The counter's value, 0 when the kernel did not send it.
+  uint64_t counter(std::string_view name) const;
+  // Sum of nmissed over all probes.
+  uint64_t probes_nmissed() const;
+
+  bool operator==(const KernelStats&) const = default;
+};
+
+// Shortest MSGTAP_A_EVENT_SEND payload accepted: every field up to and
+// including @cpu, which the statistics and the sequence check need. Longer
+// (newer) and shorter (older, down to this) records are both fine.
+inline constexpr size_t kMinSendRecord = offsetof(msgtap_send_event, cpu) + sizeof(__u32);
+
+// One MSGTAP_CMD_EVENTS message.
+struct EventBatch {
+  std::vector<msgtap_send_event> sends;
+  uint32_t malformed = 0;           // records too short, attributes cut off
+  uint32_t unknown_attributes = 0;  // attribute types this tool does not know
+};
+
+// NLMSG_ERROR: an ack (error == 0) or a failure of request @seq.
+struct Ack {
+  uint32_t seq = 0;
+  int error = 0;       // positive errno, 0 for success
+  std::string extack;  // the kernel's extended ack message, if any
+};
+
+// A MSGTAP_CMD_GET_STATS answer to request @seq.
+struct StatsReply {
+  uint32_t seq = 0;
+  KernelStats stats;
+};
+
+// Anything else (NLMSG_NOOP, NLMSG_DONE, other commands, datagrams not sent
+// by the kernel): read and dropped.
+struct Ignored {};
+
+using Message = std::variant<EventBatch, Ack, StatsReply, Ignored>;
+
+// "REGISTER", "FLUSH", ...
+std::string_view command_name(uint8_t cmd);
+
+// The error for command @cmd failing with positive errno @err, with the
+// kernel's extack message @extack when it sent one.
+Error command_error(uint8_t cmd, int err, std::string_view extack);
+
+}  // namespace msgtap::genl

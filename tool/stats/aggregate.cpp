@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Per-queue statistics of msgsnd(2) calls.
+#include "stats/aggregate.h"
+
+#include <cerrno>
+#include <charconv>
+
+namespace msgtap::stats {
+
+namespace {
+
+// Kernel-internal codes (include/linux/errno.h) a signal produces; never seen
+// by userspace as such.
+constexpr int kERESTARTSYS = 512;
+constexpr int kERESTARTNOINTR = 513;
+constexpr int kERESTARTNOHAND = 514;
+constexpr int kERESTART_RESTARTBLOCK = 516;
+
+struct Named {
+  int err;
+  const char* name;
+};
+
+#define MSGTAP_ERRNO(e) \
+  { e, #e }
+// What do_msgsnd() can return, and the common rest. EWOULDBLOCK and
+// EDEADLOCK are aliases and left out so each number has one name.
+constexpr Named kErrnos[] = {
+    MSGTAP_ERRNO(EPERM),     MSGTAP_ERRNO(ENOENT),    MSGTAP_ERRNO(ESRCH),
+    MSGTAP_ERRNO(EINTR),     MSGTAP_ERRNO(EIO),       MSGTAP_ERRNO(ENXIO),
+    MSGTAP_ERRNO(E2BIG),     MSGTAP_ERRNO(ENOEXEC),   MSGTAP_ERRNO(EBADF),
+    MSGTAP_ERRNO(ECHILD),    MSGTAP_ERRNO(EAGAIN),    MSGTAP_ERRNO(ENOMEM),
+    MSGTAP_ERRNO(EACCES),    MSGTAP_ERRNO(EFAULT),    MSGTAP_ERRNO(EBUSY),
+    MSGTAP_ERRNO(EEXIST),    MSGTAP_ERRNO(EINVAL),    MSGTAP_ERRNO(ENFILE),
+    MSGTAP_ERRNO(EMFILE),    MSGTAP_ERRNO(ENOSPC),    MSGTAP_ERRNO(ERANGE),
+    MSGTAP_ERRNO(EDEADLK),   MSGTAP_ERRNO(ENOSYS),    MSGTAP_ERRNO(ENOMSG),
+    MSGTAP_ERRNO(EIDRM),     MSGTAP_ERRNO(EOVERFLOW), MSGTAP_ERRNO(EOPNOTSUPP),
+    MSGTAP_ERRNO(ETIMEDOUT), MSGTAP_ERRNO(ENOTCONN),  MSGTAP_ERRNO(EDQUOT),
+};
+#undef MSGTAP_ERRNO
+
+}  // namespace
+
+int errno_key(int32_t result) {
+  const int err = -static_cast<int>(result);
+  switch (err) {
+    case kERESTARTSYS:
+    case kERESTARTNOINTR:
+    case kERESTARTNOHAND:
+    case kERESTART_RESTARTBLOCK:
+      return EINTR;
+    default:
+      return err;
+  }
+}
+
+std::string errno_name(int err) {
+  for (const auto& n : kErrnos)
+    if (n.err == err) return n.name;
+  return "E" + std::to_string(err);
+}
+
+int errno_from_name(std::string_view name) {
+  for (const auto& n : kErrnos)
+    if (name == n.name) return n.err;
+  if (name.size() < 2 || name[0] != 'E') return 0;
+  int err = 0;
+  const char* end = name.data() + name.size();
+  auto [p, ec] = std::from_chars(name.data() + 1, end, err);
+  return ec == std::errc() && p == end ? err : 0;
+}
+
+void SendStats::add(const msgtap_send_event& ev) {
+  if (ev.result == 0) {
+    ++sends_ok;
+    bytes_ok += ev.msgsz;
+  } else {
+    ++sends_failed;
+    ++errors[errno_key(ev.result)];
+  }
+  if (ev.flags & MSGTAP_EVF_SLEPT) {
+    ++sends_slept;
+    slept_ns += ev.duration_ns;
+  }
+  if (ev.flags & MSGTAP_EVF_COMPAT) ++compat_sends;
+}
+
+void QueueStats::seen(uint64_t ts_ns) {
+  // Records of different CPUs interleave on the wire: keep the extremes.
+  if (first_seen_ns == 0 || ts_ns < first_seen_ns) first_seen_ns = ts_ns;
+  if (ts_ns > last_seen_ns) last_seen_ns = ts_ns;
+}
+
+void Aggregator::add_send(const msgtap_send_event& ev) {
+  QueueStats& q = queues_[QueueKey{ev.ipc_ns, ev.msqid}];
+  q.send.add(ev);
+  q.seen(ev.ts_ns);
+}
+
+size_t Aggregator::retire_if(
+    const std::function<bool(const QueueKey&, const QueueStats&)>& retire) {
+  return std::erase_if(queues_, [&](const auto& kv) { return retire(kv.first, kv.second); });
+}
+
+}  // namespace msgtap::stats

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// An immutable copy of everything msgtapd reports at one moment; exporters
+// render this, never live state.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "genl/types.h"
+#include "stats/aggregate.h"
+
+namespace msgtap::stats {
+
+// The daemon's own counters.
+struct DaemonCounters {
+  uint64_t events_received = 0;
+  uint64_t batches_received = 0;
+  uint64_t seq_gaps = 0;         // records missing by sequence number
+  uint64_t socket_overruns = 0;  // ENOBUFS seen on the netlink socket
+  uint64_t socket_drops = 0;     // SO_MEMINFO drops of the netlink socket
+  uint64_t malformed = 0;
+  uint64_t unknown_attributes = 0;
+
+  bool operator==(const DaemonCounters&) const = default;
+};
+
+// What was lost between msgsnd() and the aggregator, by where.
+struct Loss {
+  uint64_t kernel_ring_full = 0;      // kernel drop_ring_full
+  uint64_t kernel_undeliverable = 0;  // kernel drop_undeliverable
+  uint64_t kernel_nomem = 0;          // kernel drop_nomem
+  uint64_t probe_missed = 0;          // sum of the probes' nmissed
+  uint64_t seq_gaps = 0;              // daemon seq_gaps
+  uint64_t socket_drops = 0;          // daemon socket_drops
+
+  uint64_t total() const;
+  bool nothing_lost() const { return total() == 0; }
+  bool operator==(const Loss&) const = default;
+};
+
+// Kernel drop_no_listener is not a loss of this daemon (those calls happened
+// before it registered), so it is not part of Loss.
+Loss compute_loss(const DaemonCounters& daemon, const genl::KernelStats& kernel);
+
+struct QueueRow {
+  QueueKey key;
+  QueueStats stats;
+
+  bool operator==(const QueueRow&) const = default;
+};
+
+struct Snapshot {
+  double timestamp = 0;  // unix seconds
+  DaemonCounters daemon;
+  genl::KernelStats kernel;
+  Loss loss;
+  std::vector<QueueRow> queues;  // sorted by (ipc_ns, msqid)
+
+  bool operator==(const Snapshot&) const = default;
+};
+
+Snapshot make_snapshot(double timestamp, const DaemonCounters& daemon,
+                       const genl::KernelStats& kernel, const Aggregator& aggregator);
+
+}  // namespace msgtap::stats
