@@ -61,9 +61,11 @@
  * MSGTAP_CMD_SET_FILTER
  *   Replaces the filter (see "Filters" below) with the one in MSGTAP_A_FILTER
  *   (absent or empty: no filter). The new filter applies to calls that begin
- *   after the ack. EINVAL with an extack message for a rule without a field,
- *   an unknown field, two rules on one field, a rule with no values or more
- *   than MSGTAP_FILTER_MAX_VALUES, a negative msqid, unknown flag bits.
+ *   after the ack. Fails with an extack message naming the problem: EINVAL
+ *   for a rule without a field, two rules on one field, a rule with no
+ *   values or more than MSGTAP_FILTER_MAX_VALUES, an msqid value above
+ *   INT_MAX, unknown flag bits, a wrong attribute type or length; ERANGE for
+ *   a field number outside enum msgtap_filter_field.
  *
  * MSGTAP_CMD_GET_FILTER
  *   Answers a MSGTAP_CMD_GET_FILTER message with MSGTAP_A_FILTER (an empty
