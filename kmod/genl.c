@@ -220,7 +220,7 @@ static int msgtap_put_stats(struct sk_buff *skb)
 			   t.drop_no_listener) ||
 	    msgtap_put_u64(skb, MSGTAP_STAT_DROP_UNDELIVERABLE,
 			   atomic64_read(&msgtap_undeliverable)) ||
-	    msgtap_put_u64(skb, MSGTAP_STAT_DROP_NOMEM,
+	    msgtap_put_u64(skb, MSGTAP_STAT_DELIVERY_NOMEM,
 			   atomic64_read(&msgtap_nomem)) ||
 	    msgtap_put_u64(skb, MSGTAP_STAT_EVENTS_DELIVERED,
 			   atomic64_read(&msgtap_delivered)) ||

@@ -125,7 +125,7 @@ TEST(ParseStats, CountersProbesAndUnknowns) {
   ASSERT_EQ(nla_put_u64(m.get(), MSGTAP_STAT_DROP_RING_FULL, 10), 0);
   ASSERT_EQ(nla_put_u64(m.get(), MSGTAP_STAT_DELIVERY_RETRIES, 3), 0);
   ASSERT_EQ(nla_put_u64(m.get(), MSGTAP_STAT_MAX + 5, 42), 0);    // newer kernel
-  ASSERT_EQ(nla_put_u32(m.get(), MSGTAP_STAT_DROP_NOMEM, 1), 0);  // too short: skipped
+  ASSERT_EQ(nla_put_u32(m.get(), MSGTAP_STAT_DELIVERY_NOMEM, 1), 0);  // too short: skipped
   nla_nest_end(m.get(), nest);
   ASSERT_EQ(nla_put_u32(m.get(), MSGTAP_A_LISTENER_PORTID, 4242), 0);
   ASSERT_EQ(nla_put_u32(m.get(), MSGTAP_A_RING_SIZE, 4096), 0);
@@ -154,7 +154,7 @@ TEST(ParseStats, CountersProbesAndUnknowns) {
       {"stat" + std::to_string(MSGTAP_STAT_MAX + 5), 42}};
   EXPECT_EQ(k.counters, counters);
   EXPECT_EQ(k.counter("drop_ring_full"), 10U);
-  EXPECT_EQ(k.counter("drop_nomem"), 0U);
+  EXPECT_EQ(k.counter("delivery_nomem"), 0U);
   EXPECT_EQ(k.listener_portid, 4242U);
   EXPECT_EQ(k.ring_size, 4096U);
   EXPECT_EQ(k.nr_cpus, 4U);

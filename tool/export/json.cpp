@@ -24,7 +24,7 @@ namespace {
 // The kernel counters of schema 1, in its order.
 constexpr std::array<std::string_view, 9> kKernelCounters = {
     "probe_hits", "events_queued",    "drop_ring_full",    "drop_no_listener", "drop_undeliverable",
-    "drop_nomem", "events_delivered", "batches_delivered", "delivery_retries",
+    "delivery_nomem", "events_delivered", "batches_delivered", "delivery_retries",
 };
 
 bool is_schema_counter(std::string_view name) {
@@ -172,10 +172,8 @@ ordered_json loss_to_json(const stats::Loss& l) {
   j["total"] = l.total();
   j["kernel_ring_full"] = l.kernel_ring_full;
   j["kernel_undeliverable"] = l.kernel_undeliverable;
-  j["kernel_nomem"] = l.kernel_nomem;
   j["probe_missed"] = l.probe_missed;
   j["seq_gaps"] = l.seq_gaps;
-  j["socket_drops"] = l.socket_drops;
   return j;
 }
 
@@ -183,10 +181,8 @@ Result<stats::Loss> loss_from_json(const ordered_json& j) try {
   stats::Loss l;
   l.kernel_ring_full = get<uint64_t>(j, "kernel_ring_full");
   l.kernel_undeliverable = get<uint64_t>(j, "kernel_undeliverable");
-  l.kernel_nomem = get<uint64_t>(j, "kernel_nomem");
   l.probe_missed = get<uint64_t>(j, "probe_missed");
   l.seq_gaps = get<uint64_t>(j, "seq_gaps");
-  l.socket_drops = get<uint64_t>(j, "socket_drops");
   return l;
 } catch (const std::exception& e) {
   return bad_document(e);

@@ -62,10 +62,8 @@ std::string render_queue_table(const stats::Snapshot& snapshot) {
 std::string render_loss(const stats::Loss& l) {
   if (l.nothing_lost()) return "lost: nothing\n";
   return fmt::format(
-      "lost: {} (kernel_ring_full {}, kernel_undeliverable {}, kernel_nomem {}, probe_missed {}, "
-      "seq_gaps {}, socket_drops {})\n",
-      l.total(), l.kernel_ring_full, l.kernel_undeliverable, l.kernel_nomem, l.probe_missed,
-      l.seq_gaps, l.socket_drops);
+      "lost: {} (kernel_ring_full {}, kernel_undeliverable {}, probe_missed {}, seq_gaps {})\n",
+      l.total(), l.kernel_ring_full, l.kernel_undeliverable, l.probe_missed, l.seq_gaps);
 }
 
 }  // namespace msgtap::exporter

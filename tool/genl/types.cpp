@@ -47,8 +47,8 @@ std::string stat_name(int type) {
       return "drop_no_listener";
     case MSGTAP_STAT_DROP_UNDELIVERABLE:
       return "drop_undeliverable";
-    case MSGTAP_STAT_DROP_NOMEM:
-      return "drop_nomem";
+    case MSGTAP_STAT_DELIVERY_NOMEM:
+      return "delivery_nomem";
     case MSGTAP_STAT_EVENTS_DELIVERED:
       return "events_delivered";
     case MSGTAP_STAT_BATCHES_DELIVERED:

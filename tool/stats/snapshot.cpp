@@ -5,18 +5,15 @@
 namespace msgtap::stats {
 
 uint64_t Loss::total() const {
-  return kernel_ring_full + kernel_undeliverable + kernel_nomem + probe_missed + seq_gaps +
-         socket_drops;
+  return kernel_ring_full + kernel_undeliverable + probe_missed + seq_gaps;
 }
 
 Loss compute_loss(const DaemonCounters& daemon, const genl::KernelStats& kernel) {
   Loss l;
   l.kernel_ring_full = kernel.counter("drop_ring_full");
   l.kernel_undeliverable = kernel.counter("drop_undeliverable");
-  l.kernel_nomem = kernel.counter("drop_nomem");
   l.probe_missed = kernel.probes_nmissed();
   l.seq_gaps = daemon.seq_gaps;
-  l.socket_drops = daemon.socket_drops;
   return l;
 }
 

@@ -179,7 +179,7 @@ enum msgtap_stat {
 	/* queued, then discarded because the listener went away */
 	MSGTAP_STAT_DROP_UNDELIVERABLE,
 	/* batches not built for lack of memory; kept queued and retried */
-	MSGTAP_STAT_DROP_NOMEM,
+	MSGTAP_STAT_DELIVERY_NOMEM,
 	MSGTAP_STAT_EVENTS_DELIVERED, /* records handed to the listener */
 	MSGTAP_STAT_BATCHES_DELIVERED, /* EVENTS messages handed over */
 	/* batches refused by a full receive buffer, kept queued and retried */
