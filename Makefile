@@ -10,6 +10,8 @@
 #   make check     deps, tools, unit tests, VM scenarios; ends "N passed, N failed"
 #   make demo      boots a guest that loads msgtap and shows it counting a workload
 #   make deps      installs the Debian packages all this needs (tests/deps.sh)
+#   make dkms-install  copies the module's sources to /usr/src/msgtap-VERSION
+#                  for `dkms add/build/install msgtap/VERSION`
 #   make clean     removes build/ and the module's objects in kmod/
 
 BUILD := build
@@ -89,8 +91,19 @@ check: deps
 demo: deps tools workload
 	tests/vm/run --no-build --demo --kernel $(firstword $(MSGTAP_KERNELS))
 
+VERSION := $(shell cat VERSION)
+DKMS_DIR = $(DESTDIR)/usr/src/msgtap-$(VERSION)
+
+# Exactly what the module's build needs, in the layout kmod/Kbuild expects.
+dkms-install:
+	install -d $(DKMS_DIR)/kmod $(DKMS_DIR)/include/uapi/linux
+	install -m 0644 kmod/Kbuild kmod/Makefile kmod/*.c kmod/*.h $(DKMS_DIR)/kmod/
+	install -m 0644 include/uapi/linux/msgtap.h $(DKMS_DIR)/include/uapi/linux/
+	install -m 0644 VERSION $(DKMS_DIR)/
+	sed 's/@VERSION@/$(VERSION)/' dkms.conf > $(DKMS_DIR)/dkms.conf
+
 clean:
 	rm -rf $(BUILD)
 	cd kmod && rm -f *.o .*.o *.ko *.mod *.mod.c .*.cmd .*.d Module.symvers modules.order
 
-.PHONY: all module tools workload unit deps vm check demo clean
+.PHONY: all module tools workload unit deps vm check demo dkms-install clean
