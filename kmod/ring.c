@@ -14,10 +14,11 @@
 #include "ring.h"
 
 struct msgtap_ring __percpu *msgtap_rings;
+static unsigned int msgtap_ring_records;
 
 unsigned int msgtap_ring_size(void)
 {
-	return this_cpu_ptr(msgtap_rings)->mask + 1;
+	return msgtap_ring_records;
 }
 
 int msgtap_ring_init(unsigned int size, void (*kick)(struct irq_work *))
@@ -30,6 +31,7 @@ int msgtap_ring_init(unsigned int size, void (*kick)(struct irq_work *))
 	msgtap_rings = alloc_percpu(struct msgtap_ring);
 	if (!msgtap_rings)
 		return -ENOMEM;
+	msgtap_ring_records = size;
 
 	/* The rings are too large for the module per-CPU area: allocate each
 	 * on its CPU's node. */
