@@ -6,6 +6,11 @@
 #include <string_view>
 
 #include "common/control.h"
+#include "ctl/filter_options.h"
+
+namespace CLI {
+class App;
+}
 
 namespace msgtap::ctl {
 
@@ -16,6 +21,10 @@ inline constexpr int kExitUsage = 2;
 struct Options {
   std::string socket_path{control::kDefaultSocketPath};
   bool json = false;
+  // msgtapctl filter: "show" (also without a word), "set" or "clear", and
+  // what `filter set` was given.
+  std::string filter_action;
+  FilterArgs filter;
 };
 
 // One subcommand: a file of its own (status.cpp, stats.cpp), one entry in
@@ -23,11 +32,18 @@ struct Options {
 struct Subcommand {
   std::string_view name;
   std::string_view summary;
+  std::string_view examples;  // the end of its --help
   int (*run)(const Options& options);
+  // Adds the subcommand's options and words; null: just --json.
+  void (*configure)(CLI::App& sub, Options& options) = nullptr;
 };
 
 int run_status(const Options& options);
 int run_stats(const Options& options);
+int run_filter(const Options& options);
+void configure_filter(CLI::App& sub, Options& options);
+int run_enable(const Options& options);
+int run_disable(const Options& options);
 
 // Prints "msgtapctl: <message>" to stderr.
 void print_error(std::string_view message);

@@ -12,17 +12,31 @@
 namespace msgtap::ctl {
 namespace {
 
+void no_options(CLI::App&, Options&) {}
+
 constexpr Subcommand kSubcommands[] = {
     {"status",
      "Is the module loaded, is a listener registered, is msgtapd running; every kernel counter "
      "and the probes. Without msgtapd it asks the kernel itself (root needed). Exit status 0 only "
      "when msgtapd runs and answered.",
-     run_status},
+     "Examples:\n  msgtapctl status\n  msgtapctl status --json | jq .kernel.disabled", run_status},
     {"stats",
      "Per-queue statistics from msgtapd, synced with the kernel first (everything recorded "
      "before the request is counted), then what was lost. --json prints msgtapd's snapshot "
      "document as is.",
-     run_stats},
+     "Examples:\n  msgtapctl stats\n  msgtapctl stats --json > snapshot.json", run_stats},
+    {"filter",
+     "Shows or replaces the kernel's capture filter (root needed; talks to the module, not "
+     "msgtapd). Without a word: filter show.",
+     "Examples:\n  msgtapctl filter\n  msgtapctl filter set --tgid 123,456 --uid '!0'\n"
+     "  msgtapctl filter set --failures-only --msqid 3,4\n  msgtapctl filter clear",
+     run_filter, configure_filter},
+    {"enable", "Starts recording msgsnd() calls again (root needed; the module loads enabled).",
+     "Example:\n  msgtapctl enable", run_enable, no_options},
+    {"disable",
+     "Stops recording without unloading the module; probe hits are only counted (`disabled` in "
+     "msgtapctl status). Root needed.",
+     "Example:\n  msgtapctl disable", run_disable, no_options},
 };
 
 }  // namespace
@@ -37,7 +51,8 @@ int run_main(int argc, char** argv) {
   Options options;
   CLI::App app{
       "msgtapctl: shows msgtap's state and the per-queue statistics of SysV msgsnd(2) "
-      "that msgtapd collects.\nExit status: 0 ok, 1 runtime error, 2 usage error.",
+      "that msgtapd collects; sets the kernel's filter and turns capture on and off.\n"
+      "Exit status: 0 ok, 1 runtime error, 2 usage error.",
       "msgtapctl"};
   app.set_version_flag("--version", MSGTAP_VERSION);
   app.add_option("--socket", options.socket_path, "msgtapd's control socket")
@@ -46,7 +61,11 @@ int run_main(int argc, char** argv) {
   app.fallthrough();  // global options may follow the subcommand
   for (const Subcommand& cmd : kSubcommands) {
     CLI::App* sub = app.add_subcommand(std::string(cmd.name), std::string(cmd.summary));
-    sub->add_flag("--json", options.json, "print JSON instead of text");
+    sub->footer(std::string(cmd.examples));
+    if (cmd.configure)
+      cmd.configure(*sub, options);
+    else
+      sub->add_flag("--json", options.json, "print JSON instead of text");
   }
   try {
     app.parse(argc, argv);

@@ -119,7 +119,9 @@ std::string to_text(const Status& s) {
   if (!s.kernel) return out;
   const auto& k = *s.kernel;
   if (k.enabled)
-    line("capture:", *k.enabled ? "enabled" : "disabled (probe hits are only counted)");
+    line("capture:", fmt::format("{}; filtered {}, disabled {} (probe hits not recorded)",
+                                 *k.enabled ? "enabled" : "disabled (probe hits are only counted)",
+                                 k.counter("filtered"), k.counter("disabled")));
   line("rings:", fmt::format("{} records per CPU x {} CPUs, drained every {} ms", k.ring_size,
                              k.nr_cpus, k.flush_ms));
   out += "kernel counters:\n";

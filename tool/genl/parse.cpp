@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// Parsing of msgtap netlink messages into plain structs: event batches,
-// GET_STATS answers and acks. Only tool/genl/ touches nla_*.
+// Parsing of msgtap netlink messages into plain structs (event batches,
+// GET_STATS and GET_FILTER answers, acks) and building of SET_FILTER's
+// attributes. Only tool/genl/ touches nla_*.
 #include "genl/parse.h"
 
 #include <netlink/attr.h>
@@ -128,6 +129,54 @@ KernelStats parse_stats(const nlattr* head, int len) {
   return s;
 }
 
+FilterRule parse_rule(const nlattr* nest) {
+  FilterRule r;
+  const nlattr* pos = nullptr;
+  int rem = 0;
+  nla_for_each_nested(pos, nest, rem) {
+    switch (nla_type(pos)) {
+      case MSGTAP_RULE_A_FIELD:
+        get_u32(pos, &r.field);
+        break;
+      case MSGTAP_RULE_A_EXCLUDE:
+        r.exclude = true;
+        break;
+      case MSGTAP_RULE_A_VALUE: {
+        uint64_t v = 0;
+        if (get_u64(pos, &v)) r.values.push_back(v);
+        break;
+      }
+      default:  // padding and attributes newer than this tool
+        break;
+    }
+  }
+  return r;
+}
+
+Filter parse_filter(const nlattr* head, int len) {
+  Filter f;
+  const nlattr* pos = nullptr;
+  int rem = 0;
+  nla_for_each_attr(pos, head, len, rem) {
+    if (nla_type(pos) != MSGTAP_A_FILTER) continue;
+    const nlattr* c = nullptr;
+    int crem = 0;
+    nla_for_each_nested(c, pos, crem) {
+      switch (nla_type(c)) {
+        case MSGTAP_FILTER_A_FLAGS:
+          get_u32(c, &f.flags);
+          break;
+        case MSGTAP_FILTER_A_RULE:
+          f.rules.push_back(parse_rule(c));
+          break;
+        default:
+          break;
+      }
+    }
+  }
+  return f;
+}
+
 Ack parse_error(const nlmsghdr* nlh) {
   Ack ack;
   ack.seq = nlh->nlmsg_seq;
@@ -181,9 +230,30 @@ Message parse_message(const nlmsghdr* nlh, int family_id) {
       return parse_events(head, len);
     case MSGTAP_CMD_GET_STATS:
       return StatsReply{nlh->nlmsg_seq, parse_stats(head, len)};
+    case MSGTAP_CMD_GET_FILTER:
+      return FilterReply{nlh->nlmsg_seq, parse_filter(head, len)};
     default:
       return Ignored{};
   }
+}
+
+int put_filter(nl_msg* msg, const Filter& filter) {
+  if (filter.empty()) return 0;
+  nlattr* nest = nla_nest_start(msg, MSGTAP_A_FILTER);
+  if (!nest) return -NLE_NOMEM;
+  int err = 0;
+  if (filter.flags && (err = nla_put_u32(msg, MSGTAP_FILTER_A_FLAGS, filter.flags)) < 0) return err;
+  for (const FilterRule& r : filter.rules) {
+    nlattr* rule = nla_nest_start(msg, MSGTAP_FILTER_A_RULE);
+    if (!rule) return -NLE_NOMEM;
+    if ((err = nla_put_u32(msg, MSGTAP_RULE_A_FIELD, r.field)) < 0) return err;
+    if (r.exclude && (err = nla_put_flag(msg, MSGTAP_RULE_A_EXCLUDE)) < 0) return err;
+    for (uint64_t v : r.values)
+      if ((err = nla_put_u64(msg, MSGTAP_RULE_A_VALUE, v)) < 0) return err;
+    nla_nest_end(msg, rule);
+  }
+  nla_nest_end(msg, nest);
+  return 0;
 }
 
 }  // namespace msgtap::genl

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// Turns one received netlink message into a plain struct (genl/types.h).
+// Turns one received netlink message into a plain struct (genl/types.h), and
+// puts plain structs into messages to send.
 #pragma once
 
 #include <linux/netlink.h>
 
 #include "genl/types.h"
+
+struct nl_msg;
 
 namespace msgtap::genl {
 
@@ -12,5 +15,10 @@ namespace msgtap::genl {
 // resolved id of the msgtap family. Never fails: what cannot be read is
 // counted (EventBatch::malformed) or reported as an error Ack.
 Message parse_message(const nlmsghdr* nlh, int family_id);
+
+// Appends @filter to @msg as a MSGTAP_A_FILTER nest, as SET_FILTER takes it;
+// appends nothing for an empty filter (SET_FILTER without attributes clears).
+// Returns 0 or a negative libnl error (the message is too small).
+int put_filter(nl_msg* msg, const Filter& filter);
 
 }  // namespace msgtap::genl

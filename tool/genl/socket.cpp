@@ -99,7 +99,9 @@ int Socket::rcvbuf() const {
   return size;
 }
 
-Result<uint32_t> Socket::send(uint8_t cmd, bool ack) {
+Result<uint32_t> Socket::send(uint8_t cmd, bool ack) { return send_with(cmd, ack, {}); }
+
+Result<uint32_t> Socket::send_with(uint8_t cmd, bool ack, const std::function<int(nl_msg*)>& fill) {
   std::unique_ptr<nl_msg, MsgDeleter> msg(nlmsg_alloc());
   if (!msg) return Error{ENOMEM, "out of memory building a netlink message"};
   uint32_t seq = nl_socket_use_seq(sk_.get());
@@ -107,6 +109,11 @@ Result<uint32_t> Socket::send(uint8_t cmd, bool ack) {
   if (!genlmsg_put(msg.get(), NL_AUTO_PORT, seq, family_, 0, ack ? NLM_F_ACK : 0, cmd,
                    MSGTAP_GENL_VERSION))
     return Error{ENOMEM, "cannot build a netlink message"};
+  if (fill) {
+    if (int err = fill(msg.get()); err < 0)
+      return Error{EMSGSIZE,
+                   fmt::format("cannot build msgtap {}: {}", command_name(cmd), nl_error(err))};
+  }
   nl_complete_msg(sk_.get(), msg.get());
   int err = nl_send(sk_.get(), msg.get());
   if (err < 0)
@@ -178,7 +185,12 @@ Result<void> Socket::await(uint8_t cmd, std::chrono::milliseconds timeout, const
 }
 
 Result<void> Socket::call(uint8_t cmd, std::chrono::milliseconds timeout, const Sink& sink) {
-  auto seq = send(cmd, true);
+  return call_with(cmd, timeout, sink, {});
+}
+
+Result<void> Socket::call_with(uint8_t cmd, std::chrono::milliseconds timeout, const Sink& sink,
+                               const std::function<int(nl_msg*)>& fill) {
+  auto seq = send_with(cmd, true, fill);
   if (!seq) return seq.error();
   Ack ack;
   auto r = await(cmd, timeout, sink, [&](Message& m) {
@@ -212,6 +224,33 @@ Result<KernelStats> Socket::get_stats(std::chrono::milliseconds timeout, const S
   if (!stats)
     return command_error(MSGTAP_CMD_GET_STATS, ack.error ? ack.error : EPROTO, ack.extack);
   return std::move(*stats);
+}
+
+Result<void> Socket::set_filter(const Filter& filter, std::chrono::milliseconds timeout) {
+  return call_with(MSGTAP_CMD_SET_FILTER, timeout, {},
+                   [&filter](nl_msg* m) { return put_filter(m, filter); });
+}
+
+Result<Filter> Socket::get_filter(std::chrono::milliseconds timeout) {
+  auto seq = send(MSGTAP_CMD_GET_FILTER, false);
+  if (!seq) return seq.error();
+  std::optional<Filter> filter;
+  Ack ack;
+  auto r = await(MSGTAP_CMD_GET_FILTER, timeout, {}, [&](Message& m) {
+    if (auto* f = std::get_if<FilterReply>(&m); f && f->seq == *seq) {
+      filter = std::move(f->filter);
+      return true;
+    }
+    if (auto* a = std::get_if<Ack>(&m); a && a->seq == *seq) {
+      ack = std::move(*a);
+      return true;
+    }
+    return false;
+  });
+  if (!r) return r.error();
+  if (!filter)
+    return command_error(MSGTAP_CMD_GET_FILTER, ack.error ? ack.error : EPROTO, ack.extack);
+  return std::move(*filter);
 }
 
 }  // namespace msgtap::genl

@@ -15,6 +15,7 @@
 #include "genl/types.h"
 
 struct nl_sock;
+struct nl_msg;
 
 namespace msgtap::genl {
 
@@ -71,12 +72,21 @@ class Socket {
   // read until the answer with the same sequence number, at most @timeout.
   Result<void> call(uint8_t cmd, std::chrono::milliseconds timeout, const Sink& sink = {});
   Result<KernelStats> get_stats(std::chrono::milliseconds timeout, const Sink& sink = {});
+  // SET_FILTER with @filter (an empty one clears the filter), then the ack.
+  Result<void> set_filter(const Filter& filter, std::chrono::milliseconds timeout);
+  Result<Filter> get_filter(std::chrono::milliseconds timeout);
 
  private:
   struct Deleter {
     void operator()(nl_sock* sk) const;
   };
   Socket(nl_sock* sk, int family);
+  // send() with attributes: @fill appends them and returns 0 or a negative
+  // libnl error.
+  Result<uint32_t> send_with(uint8_t cmd, bool ack, const std::function<int(nl_msg*)>& fill);
+  // Sends @cmd with @fill's attributes and waits for its ack.
+  Result<void> call_with(uint8_t cmd, std::chrono::milliseconds timeout, const Sink& sink,
+                         const std::function<int(nl_msg*)>& fill);
   // Reads until @match accepts a message; others go to @sink.
   Result<void> await(uint8_t cmd, std::chrono::milliseconds timeout, const Sink& sink,
                      const std::function<bool(Message&)>& match);

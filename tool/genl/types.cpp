@@ -76,6 +76,68 @@ uint64_t KernelStats::probes_nmissed() const {
   return sum;
 }
 
+std::string filter_field_name(uint32_t field) {
+  switch (field) {
+    case MSGTAP_FIELD_TGID:
+      return "tgid";
+    case MSGTAP_FIELD_UID:
+      return "uid";
+    case MSGTAP_FIELD_IPC_NS:
+      return "ipc-ns";
+    case MSGTAP_FIELD_MSQID:
+      return "msqid";
+    case MSGTAP_FIELD_CGROUP:
+      return "cgroup";
+    default:
+      return "field" + std::to_string(field);
+  }
+}
+
+std::string errno_name(int err) {
+  // strerrorname_np() needs glibc 2.32 and knows nothing under musl; these
+  // are the errors msgtap's commands document, plus the netlink basics.
+  switch (err) {
+    case EPERM:
+      return "EPERM";
+    case ENOENT:
+      return "ENOENT";
+    case EINTR:
+      return "EINTR";
+    case EIO:
+      return "EIO";
+    case EAGAIN:
+      return "EAGAIN";
+    case ENOMEM:
+      return "ENOMEM";
+    case EACCES:
+      return "EACCES";
+    case EBUSY:
+      return "EBUSY";
+    case EINVAL:
+      return "EINVAL";
+    case ERANGE:
+      return "ERANGE";
+    case EOPNOTSUPP:
+      return "EOPNOTSUPP";
+    case ENOBUFS:
+      return "ENOBUFS";
+    case ENOTCONN:
+      return "ENOTCONN";
+    case ETIMEDOUT:
+      return "ETIMEDOUT";
+    case ECONNREFUSED:
+      return "ECONNREFUSED";
+    case EPROTO:
+      return "EPROTO";
+    case EBADMSG:
+      return "EBADMSG";
+    case EMSGSIZE:
+      return "EMSGSIZE";
+    default:
+      return "errno " + std::to_string(err);
+  }
+}
+
 std::string_view command_name(uint8_t cmd) {
   switch (cmd) {
     case MSGTAP_CMD_REGISTER:
@@ -88,6 +150,14 @@ std::string_view command_name(uint8_t cmd) {
       return "FLUSH";
     case MSGTAP_CMD_EVENTS:
       return "EVENTS";
+    case MSGTAP_CMD_SET_FILTER:
+      return "SET_FILTER";
+    case MSGTAP_CMD_GET_FILTER:
+      return "GET_FILTER";
+    case MSGTAP_CMD_ENABLE:
+      return "ENABLE";
+    case MSGTAP_CMD_DISABLE:
+      return "DISABLE";
     default:
       return "command";
   }
@@ -96,15 +166,18 @@ std::string_view command_name(uint8_t cmd) {
 Error command_error(uint8_t cmd, int err, std::string_view extack) {
   std::string msg;
   if (err == EPERM || err == EACCES)
-    msg = "permission denied: msgtap needs CAP_NET_ADMIN (run as root)";
+    msg = fmt::format(
+        "msgtap {} failed: {}: permission denied: msgtap needs CAP_NET_ADMIN (run as root)",
+        command_name(cmd), errno_name(err));
   else if (err == ENOENT && cmd != MSGTAP_CMD_UNREGISTER)
     // genetlink's answer for a family id that no longer exists
     msg = fmt::format(
-        "msgtap {} failed: the family is gone (module unloaded?): run `modprobe "
+        "msgtap {} failed: {}: the family is gone (module unloaded?): run `modprobe "
         "msgtap` and restart msgtapd",
-        command_name(cmd));
+        command_name(cmd), errno_name(err));
   else
-    msg = fmt::format("msgtap {} failed: {}", command_name(cmd), std::strerror(err));
+    msg = fmt::format("msgtap {} failed: {} ({})", command_name(cmd), errno_name(err),
+                      std::strerror(err));
   if (!extack.empty()) msg += fmt::format(" (kernel: {})", extack);
   return Error{err, msg};
 }

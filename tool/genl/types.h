@@ -81,17 +81,50 @@ struct StatsReply {
   KernelStats stats;
 };
 
+// One filter rule (nest MSGTAP_FILTER_A_RULE): the call's @field must be one
+// of @values (include) or none of them (@exclude).
+struct FilterRule {
+  uint32_t field = MSGTAP_FIELD_UNSPEC;  // enum msgtap_filter_field
+  bool exclude = false;
+  std::vector<uint64_t> values;
+
+  bool operator==(const FilterRule&) const = default;
+};
+
+// The filter in force (MSGTAP_A_FILTER); empty: every call is recorded.
+struct Filter {
+  uint32_t flags = 0;  // MSGTAP_FILTER_F_*
+  std::vector<FilterRule> rules;
+
+  bool empty() const { return flags == 0 && rules.empty(); }
+  bool operator==(const Filter&) const = default;
+};
+
+// "tgid", "uid", "ipc-ns", "msqid", "cgroup", or "field<N>" for fields newer
+// than this tool. These are also msgtapctl's option names (--tgid ...).
+std::string filter_field_name(uint32_t field);
+
+// A MSGTAP_CMD_GET_FILTER answer to request @seq.
+struct FilterReply {
+  uint32_t seq = 0;
+  Filter filter;
+};
+
 // Anything else (NLMSG_NOOP, NLMSG_DONE, other commands, datagrams not sent
 // by the kernel): read and dropped.
 struct Ignored {};
 
-using Message = std::variant<EventBatch, Ack, StatsReply, Ignored>;
+using Message = std::variant<EventBatch, Ack, StatsReply, FilterReply, Ignored>;
 
 // "REGISTER", "FLUSH", ...
 std::string_view command_name(uint8_t cmd);
 
+// "EPERM", "EINVAL", ... or "errno <N>".
+std::string errno_name(int err);
+
 // The error for command @cmd failing with positive errno @err, with the
-// kernel's extack message @extack when it sent one.
+// errno's name, the kernel's extack message @extack when it sent one, and
+// what to do about it where that is clear.
 Error command_error(uint8_t cmd, int err, std::string_view extack);
 
 }  // namespace msgtap::genl
