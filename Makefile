@@ -8,6 +8,8 @@
 #   make unit      the unit tests (ctest)
 #   make vm        the VM scenarios on MSGTAP_KERNELS (tests/vm/run)
 #   make check     deps, tools, unit tests, VM scenarios; ends "N passed, N failed"
+#   make check-debug  the same on a KASAN/lockdep/kmemleak kernel built from
+#                  linux-source-6.1 (tests/vm/debug-kernel.sh, cached)
 #   make demo      boots a guest that loads msgtap and shows it counting a workload
 #   make deps      installs the Debian packages all this needs (tests/deps.sh)
 #   make dkms-install  copies the module's sources to /usr/src/msgtap-VERSION
@@ -18,7 +20,7 @@ BUILD := build
 CMAKE_BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 # Kernel specs for the VM tests; see tests/vm/run --help.
-MSGTAP_KERNELS ?= 6.1
+MSGTAP_KERNELS ?= 6.1 6.12
 export MSGTAP_KERNELS
 
 # The module builds against the running kernel when its headers are
@@ -88,6 +90,9 @@ check: deps
 	echo "$$passed passed, $$failed failed"; \
 	[ $$failed -eq 0 ]
 
+check-debug:
+	$(MAKE) check MSGTAP_KERNELS=debug
+
 demo: deps tools workload
 	tests/vm/run --no-build --demo --kernel $(firstword $(MSGTAP_KERNELS))
 
@@ -106,4 +111,4 @@ clean:
 	rm -rf $(BUILD)
 	cd kmod && rm -f *.o .*.o *.ko *.mod *.mod.c .*.cmd .*.d Module.symvers modules.order
 
-.PHONY: all module tools workload unit deps vm check demo dkms-install clean
+.PHONY: all module tools workload unit deps vm check check-debug demo dkms-install clean
