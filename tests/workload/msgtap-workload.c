@@ -24,6 +24,18 @@
  *           restart code, which a handler without SA_RESTART turns into EINTR)
  *   doomed  one send, IPC_RMID, then a send to the stale id (EINVAL)
  *   -1      a negative msqid (EINVAL)
+ *
+ * Other modes (--mode) serve kernel tests that need one situation, exactly:
+ *   simple    N successful sends and M EINVAL ones, one process, one queue
+ *   blocked   N children blocked on a full queue, then drained, removed,
+ *             signalled (EINTR) or stopped and continued (the kernel
+ *             restarts the call: the send succeeds once drained)
+ *   flood     N children sending flat out, each to its own queue
+ *   identity  a queue with a fixed key, owner and mode set with IPC_SET,
+ *             sent to by root and by its new owner
+ * --ready and --go let a test act at the interesting moment: the workload
+ * writes the ready file (its pid, IPC namespace and main queue) once set up,
+ * then waits for the go file before it goes on.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -91,6 +103,17 @@ static int deviations;
 static long msgmax, msgmnb;
 static uint32_t rng_state;
 static unsigned long seed = 1;
+
+enum mode { MODE_MIX, MODE_SIMPLE, MODE_BLOCKED, MODE_FLOOD, MODE_IDENTITY };
+static const char *const mode_names[] = { "mix", "simple", "blocked", "flood",
+					  "identity" };
+enum then { THEN_DRAIN, THEN_RMID, THEN_SIGNAL, THEN_STOPCONT };
+static const char *const then_names[] = { "drain", "rmid", "signal",
+					  "stopcont" };
+static enum mode mode = MODE_MIX;
+static const char *ready_path, *go_path;
+/* Extra top-level truth members of a mode, as JSON text ending in ",\n". */
+static char truth_extra[512];
 
 static void deviation(const char *fmt, ...)
 {
@@ -627,6 +650,287 @@ static void step_doomed(void)
 	free(m);
 }
 
+/*
+ * --ready/--go: announces "pid=P ipc_ns=N msqid=Q" in the ready file (by
+ * rename, so a reader never sees half of it), then waits for the go file.
+ */
+static void ready_and_go(int msqid)
+{
+	struct stat st;
+
+	if (ready_path) {
+		char tmp[4096];
+		FILE *f;
+
+		if (stat("/proc/self/ns/ipc", &st) < 0)
+			die("stat /proc/self/ns/ipc");
+		snprintf(tmp, sizeof(tmp), "%s.tmp", ready_path);
+		f = fopen(tmp, "w");
+		if (!f)
+			die(tmp);
+		fprintf(f, "pid=%d ipc_ns=%llu msqid=%d\n", (int)getpid(),
+			(unsigned long long)st.st_ino, msqid);
+		if (fclose(f) != 0 || rename(tmp, ready_path) < 0)
+			die(ready_path);
+	}
+	if (go_path)
+		while (access(go_path, F_OK) != 0)
+			sleep_ms(10);
+}
+
+/* N successful sends, each received at once, then M with mtype 0 (EINVAL). */
+static void mode_simple(int q, int count, int fail)
+{
+	struct msgbuf_any *m = msg_alloc(), *in = msg_alloc();
+
+	for (int i = 0; i < count; i++) {
+		size_t sz = (size_t)(i % 200);
+
+		m->mtype = 1 + i % 5;
+		send_expect(q, m, sz, 0, 0, "simple");
+		if (msgrcv(q, in, (size_t)msgmax, 0, IPC_NOWAIT) != (ssize_t)sz)
+			deviation("simple: msgrcv: %s", strerror(errno));
+	}
+	m->mtype = 0;
+	for (int i = 0; i < fail; i++)
+		send_expect(q, m, 10, 0, EINVAL, "simple mtype 0");
+	free(in);
+	free(m);
+}
+
+/* Waits (10 s at most) until the process is in state @want. */
+static bool wait_state(pid_t pid, char want)
+{
+	for (int i = 0; i < 10000; i++) {
+		if (proc_state(pid) == want)
+			return true;
+		sleep_ms(1);
+	}
+	return false;
+}
+
+/*
+ * Fills q with IPC_NOWAIT sends until EAGAIN, puts @senders children to
+ * sleep in blocking sends of the same size, then ends their wait as @then
+ * says and checks each one's result. Returns false if it removed the queue.
+ */
+static bool mode_blocked(int q, int senders, enum then then)
+{
+	const size_t sz = 1000;
+	struct msgbuf_any *m = msg_alloc();
+	struct child c[64];
+	struct send_rec r;
+	int filled = 0, want_err = 0;
+
+	if (senders < 1 || senders > 64) {
+		fprintf(stderr, "msgtap-workload: --senders must be 1..64 here\n");
+		exit(2);
+	}
+	m->mtype = 1;
+	for (;;) {
+		r = send_raw(q, m, sz, IPC_NOWAIT);
+		account(&r);
+		if (r.err)
+			break;
+		filled++;
+	}
+	if (r.err != EAGAIN || filled == 0)
+		deviation("fill: expected EAGAIN after some sends, got %s after %d",
+			  r.err ? errno_name(r.err) : "success", filled);
+	printf("blocked: %d sends of %zu bytes fit before EAGAIN\n", filled, sz);
+	snprintf(truth_extra, sizeof(truth_extra),
+		 " \"filled\": %d, \"senders\": %d, \"then\": \"%s\",\n", filled,
+		 senders, then_names[then]);
+
+	for (int i = 0; i < senders; i++)
+		c[i] = start_blocked_sender(q, sz, then == THEN_SIGNAL, "blocked");
+	ready_and_go(q);
+	/* Asleep long enough that the time around the call is mostly sleep:
+	 * its truth (80% of it) then holds for the kernel's timing too. */
+	sleep_ms(SIGNAL_WAIT_MS);
+
+	switch (then) {
+	case THEN_STOPCONT:
+		/* No handler: the kernel restarts the interrupted call. */
+		for (int i = 0; i < senders; i++) {
+			kill(c[i].pid, SIGSTOP);
+			if (!wait_state(c[i].pid, 'T'))
+				deviation("stopcont: child %d never stopped", (int)c[i].pid);
+			kill(c[i].pid, SIGCONT);
+			if (!wait_state(c[i].pid, 'S'))
+				deviation("stopcont: child %d did not block again", (int)c[i].pid);
+		}
+		/* fall through */
+	case THEN_DRAIN:
+		/* Each message taken makes room for exactly one sender. */
+		for (int i = 0; i < senders; i++)
+			if (msgrcv(q, m, (size_t)msgmax, 0, 0) < 0)
+				deviation("drain: msgrcv: %s", strerror(errno));
+		break;
+	case THEN_RMID:
+		remove_queue(q);
+		want_err = EIDRM;
+		break;
+	case THEN_SIGNAL:
+		for (int i = 0; i < senders; i++)
+			kill(c[i].pid, SIGUSR1);
+		want_err = EINTR;
+		break;
+	}
+	for (int i = 0; i < senders; i++)
+		check_blocked_sender(c[i], "blocked", want_err, SIGNAL_WAIT_MS);
+	free(m);
+	return then != THEN_RMID;
+}
+
+struct flood_arg {
+	int msqid;
+	double seconds;
+	const char *until;
+};
+
+/* Sends and receives 64-byte messages flat out; reports one summary. */
+static int child_flood(int wfd, void *arg)
+{
+	struct flood_arg *a = arg;
+	struct msgbuf_any *m = msg_alloc(), *in = msg_alloc();
+	struct queue_truth t = { .msqid = a->msqid };
+	uint64_t end = now_ns() + (uint64_t)(a->seconds * 1e9);
+
+	m->mtype = 1;
+	for (unsigned long i = 0;; i++) {
+		if (a->until ? (i % 64 == 0 && access(a->until, F_OK) == 0) :
+			       now_ns() >= end)
+			break;
+		if (msgsnd(a->msqid, m, 64, IPC_NOWAIT) == 0) {
+			t.sends_ok++;
+			t.bytes_ok += 64;
+		} else {
+			t.errors[errno < MAX_ERRNO ? errno : 0]++;
+		}
+		msgrcv(a->msqid, in, (size_t)msgmax, 0, IPC_NOWAIT);
+	}
+	if (write(wfd, &t, sizeof(t)) != (ssize_t)sizeof(t))
+		return 3;
+	return 0;
+}
+
+static void mode_flood(int senders, double seconds, const char *until)
+{
+	struct flood_arg fa[MAX_QUEUES];
+	struct child c[MAX_QUEUES];
+
+	if (senders < 1 || senders > MAX_QUEUES) {
+		fprintf(stderr, "msgtap-workload: --senders must be 1..%d for flood\n",
+			MAX_QUEUES);
+		exit(2);
+	}
+	for (int i = 0; i < senders; i++)
+		fa[i] = (struct flood_arg){ .msqid = new_queue(),
+					    .seconds = seconds, .until = until };
+	ready_and_go(fa[0].msqid);
+	for (int i = 0; i < senders; i++)
+		c[i] = spawn(child_flood, &fa[i]);
+	for (int i = 0; i < senders; i++) {
+		struct queue_truth t, *q = queue_of(fa[i].msqid);
+		int status;
+
+		if (read(c[i].rfd, &t, sizeof(t)) != (ssize_t)sizeof(t)) {
+			deviation("flood: no report from child %d", (int)c[i].pid);
+		} else {
+			q->sends_ok += t.sends_ok;
+			q->bytes_ok += t.bytes_ok;
+			for (int e = 0; e < MAX_ERRNO; e++) {
+				q->errors[e] += t.errors[e];
+				if (t.errors[e])
+					deviation("flood: %llu sends failed with %s",
+						  (unsigned long long)t.errors[e],
+						  errno_name(e));
+			}
+		}
+		close(c[i].rfd);
+		if (waitpid(c[i].pid, &status, 0) < 0)
+			die("waitpid");
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			deviation("flood: child failed (status 0x%x)", status);
+		remove_queue(fa[i].msqid);
+	}
+}
+
+struct owner_arg {
+	int msqid;
+	int count;
+	uid_t uid;
+	gid_t gid;
+};
+
+/* The queue's new owner sends too: its mode lets the owner write. */
+static int child_owner(int wfd, void *arg)
+{
+	struct owner_arg *a = arg;
+	struct msgbuf_any *m = msg_alloc(), *in = msg_alloc();
+	struct send_rec r;
+
+	if (setgroups(0, NULL) < 0 || setgid(a->gid) < 0 || setuid(a->uid) < 0)
+		return 2;
+	m->mtype = 2;
+	for (int i = 0; i < a->count; i++) {
+		r = send_raw(a->msqid, m, 20, IPC_NOWAIT);
+		child_report(wfd, &r);
+		msgrcv(a->msqid, in, (size_t)msgmax, 0, IPC_NOWAIT);
+	}
+	return 0;
+}
+
+/*
+ * A queue with a fixed key whose owner and mode IPC_SET changes; root sends
+ * @count messages, then the new owner @count more.
+ */
+static void mode_identity(key_t key, uid_t uid, gid_t gid, int perm, int count)
+{
+	struct msgbuf_any *m = msg_alloc(), *in = msg_alloc();
+	struct owner_arg oa = { .count = count, .uid = uid, .gid = gid };
+	struct send_rec recs[1];
+	struct msqid_ds ds;
+	struct child c;
+	int q = msgget(key, IPC_CREAT | IPC_EXCL | 0600);
+
+	if (q < 0)
+		die("msgget(key, IPC_CREAT | IPC_EXCL)");
+	queue_of(q);
+	if (msgctl(q, IPC_STAT, &ds) < 0)
+		die("IPC_STAT");
+	ds.msg_perm.uid = uid;
+	ds.msg_perm.gid = gid;
+	ds.msg_perm.mode = (unsigned short)perm;
+	if (msgctl(q, IPC_SET, &ds) < 0)
+		die("IPC_SET");
+	/* What the kernel now holds, as IPC_STAT (and ipcs) report it. */
+	if (msgctl(q, IPC_STAT, &ds) < 0)
+		die("IPC_STAT");
+	snprintf(truth_extra, sizeof(truth_extra),
+		 " \"queue\": {\"msqid\": %d, \"key\": %d, \"uid\": %u, \"gid\": %u, \"cuid\": %u, \"mode\": %u},\n",
+		 q, (int)ds.msg_perm.__key, (unsigned)ds.msg_perm.uid,
+		 (unsigned)ds.msg_perm.gid, (unsigned)ds.msg_perm.cuid,
+		 (unsigned)(ds.msg_perm.mode & 0777));
+	ready_and_go(q);
+
+	m->mtype = 1;
+	for (int i = 0; i < count; i++) {
+		send_expect(q, m, 10, IPC_NOWAIT, 0, "identity root");
+		msgrcv(q, in, (size_t)msgmax, 0, IPC_NOWAIT);
+	}
+	oa.msqid = q;
+	c = spawn(child_owner, &oa);
+	if (reap(c, "identity owner", recs, 1) != count)
+		deviation("identity owner: expected %d send records", count);
+	else if (count && recs[0].err)
+		deviation("identity owner: send failed: %s", errno_name(recs[0].err));
+	remove_queue(q);
+	free(in);
+	free(m);
+}
+
 static int write_truth(const char *path)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
@@ -639,6 +943,8 @@ static int write_truth(const char *path)
 	fprintf(f, "{\"ipc_ns\": %llu, \"compat\": %s, \"via\": \"%s\", \"seed\": %lu,\n",
 		(unsigned long long)st.st_ino,
 		WORKLOAD_COMPAT ? "true" : "false", via_names[via], seed);
+	if (mode != MODE_MIX)
+		fprintf(f, " \"mode\": \"%s\",\n%s", mode_names[mode], truth_extra);
 	fprintf(f, " \"queues\": [");
 	for (int i = 0; i < nr_queues; i++) {
 		const struct queue_truth *q = &queues[i];
@@ -685,6 +991,26 @@ static void usage(FILE *out)
 		"  --truth FILE    where to write the JSON truth ('-': stdout)\n"
 		"  --seed N        seed for the randomised part of the mix (default 1)\n"
 		"\n"
+		"Other modes, for kernel tests (truth in the same format):\n"
+		"  --mode simple [--count N] [--fail M]\n"
+		"                  N successful sends (default 100), then M with mtype 0\n"
+		"                  (EINVAL), from this one process to one queue\n"
+		"  --mode blocked [--senders N] [--then drain|rmid|signal|stopcont]\n"
+		"                  fill a queue, block N children (default 1) in msgsnd,\n"
+		"                  then: receive N messages (drain, the default); IPC_RMID\n"
+		"                  (EIDRM); SIGUSR1 with a handler (EINTR); SIGSTOP and\n"
+		"                  SIGCONT each, which restarts the call, then drain\n"
+		"  --mode flood [--senders N] [--seconds S | --until FILE]\n"
+		"                  N children (default 1) send and receive flat out, each\n"
+		"                  on its own queue, for S seconds (default 2) or until FILE\n"
+		"                  exists\n"
+		"  --mode identity --key K [--owner UID:GID] [--perm MODE] [--count N]\n"
+		"                  create the queue with key K, IPC_SET its owner (default\n"
+		"                  65534:65534) and mode (default 0640); root sends N\n"
+		"                  (default 10), then the new owner N\n"
+		"  --ready FILE    once set up, write 'pid=P ipc_ns=N msqid=Q' to FILE\n"
+		"  --go FILE       then wait until FILE exists before going on\n"
+		"\n"
 		"Exit status: 0 if every step behaved as expected, 1 if one deviated\n"
 		"(the truth file still records what happened), 2 on a usage error.\n");
 }
@@ -696,6 +1022,18 @@ int main(int argc, char **argv)
 		{ "new-ipcns", no_argument, NULL, 'n' },
 		{ "truth", required_argument, NULL, 't' },
 		{ "seed", required_argument, NULL, 's' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "fail", required_argument, NULL, 'f' },
+		{ "senders", required_argument, NULL, 'N' },
+		{ "then", required_argument, NULL, 'T' },
+		{ "seconds", required_argument, NULL, 'S' },
+		{ "until", required_argument, NULL, 'u' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "owner", required_argument, NULL, 'o' },
+		{ "perm", required_argument, NULL, 'p' },
+		{ "ready", required_argument, NULL, 'r' },
+		{ "go", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -703,6 +1041,13 @@ int main(int argc, char **argv)
 	bool new_ns = false;
 	char *end;
 	int opt, qmix, qreader, qfull;
+	int count = -1, fail = 0, senders = 1, perm = 0640;
+	enum then then = THEN_DRAIN;
+	double seconds = 2;
+	const char *until = NULL;
+	long long key = 0, num;
+	bool have_key = false;
+	unsigned owner_uid = 65534, owner_gid = 65534;
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -737,6 +1082,66 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'm':
+			for (mode = 0; mode < sizeof(mode_names) / sizeof(mode_names[0]); mode++)
+				if (!strcmp(optarg, mode_names[mode]))
+					break;
+			if (mode == sizeof(mode_names) / sizeof(mode_names[0])) {
+				fprintf(stderr, "msgtap-workload: unknown --mode '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'T':
+			for (then = 0; then < sizeof(then_names) / sizeof(then_names[0]); then++)
+				if (!strcmp(optarg, then_names[then]))
+					break;
+			if (then == sizeof(then_names) / sizeof(then_names[0])) {
+				fprintf(stderr, "msgtap-workload: unknown --then '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'c':
+		case 'f':
+		case 'N':
+		case 'p':
+		case 'k':
+			errno = 0;
+			num = strtoll(optarg, &end, 0);
+			if (errno || *end || end == optarg) {
+				fprintf(stderr, "msgtap-workload: bad number '%s'\n", optarg);
+				return 2;
+			}
+			if (opt == 'c') {
+				count = (int)num;
+			} else if (opt == 'f') {
+				fail = (int)num;
+			} else if (opt == 'N') {
+				senders = (int)num;
+			} else if (opt == 'p') {
+				perm = (int)num;
+			} else {
+				key = num;
+				have_key = true;
+			}
+			break;
+		case 'S':
+			seconds = strtod(optarg, NULL);
+			break;
+		case 'u':
+			until = optarg;
+			break;
+		case 'o':
+			if (sscanf(optarg, "%u:%u", &owner_uid, &owner_gid) != 2) {
+				fprintf(stderr, "msgtap-workload: bad --owner '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'r':
+			ready_path = optarg;
+			break;
+		case 'g':
+			go_path = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -757,20 +1162,47 @@ int main(int argc, char **argv)
 	msgmax = read_sysctl("/proc/sys/kernel/msgmax", 8192);
 	msgmnb = read_sysctl("/proc/sys/kernel/msgmnb", 16384);
 
-	qmix = new_queue();
-	qreader = new_queue();
-	qfull = new_queue();
+	switch (mode) {
+	case MODE_MIX:
+		qmix = new_queue();
+		qreader = new_queue();
+		qfull = new_queue();
+		ready_and_go(qmix);
 
-	step_mix(qmix, 1 + (int)rnd(3));
-	step_efault(qmix);
-	step_eacces(qmix);
-	step_reader(qreader);
-	step_full(qfull);
-	step_doomed();
+		step_mix(qmix, 1 + (int)rnd(3));
+		step_efault(qmix);
+		step_eacces(qmix);
+		step_reader(qreader);
+		step_full(qfull);
+		step_doomed();
 
-	remove_queue(qmix);
-	remove_queue(qreader);
-	remove_queue(qfull);
+		remove_queue(qmix);
+		remove_queue(qreader);
+		remove_queue(qfull);
+		break;
+	case MODE_SIMPLE:
+		qmix = new_queue();
+		ready_and_go(qmix);
+		mode_simple(qmix, count < 0 ? 100 : count, fail);
+		remove_queue(qmix);
+		break;
+	case MODE_BLOCKED:
+		qfull = new_queue();
+		if (mode_blocked(qfull, senders, then))
+			remove_queue(qfull);
+		break;
+	case MODE_FLOOD:
+		mode_flood(senders, seconds, until);
+		break;
+	case MODE_IDENTITY:
+		if (!have_key) {
+			fprintf(stderr, "msgtap-workload: --mode identity needs --key\n");
+			return 2;
+		}
+		mode_identity((key_t)key, owner_uid, owner_gid, perm,
+			      count < 0 ? 10 : count);
+		break;
+	}
 
 	write_truth(truth);
 	if (deviations) {
