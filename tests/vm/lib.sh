@@ -138,3 +138,182 @@ _msgtapd_gone() {
 	! [ -e "/proc/$MSGTAPD_PID" ] ||
 		grep -q '^State:.*Z' "/proc/$MSGTAPD_PID/status" 2>/dev/null
 }
+
+# --- the raw protocol (msgtap-nlprobe) and event dumps -------------------------
+
+# listener_start EVENTS [ARG...]: registers `msgtap-nlprobe register --events
+# EVENTS ARG...` as the listener in the background (its output goes to
+# EVENTS.out) and waits until it has registered; sets LISTENER_PID and
+# LISTENER_PORT. Each record it reads becomes a line of EVENTS.
+listener_start() {
+	need msgtap-nlprobe
+	LISTENER_EVENTS=$1
+	shift
+	msgtap-nlprobe register --events "$LISTENER_EVENTS" "$@" \
+		>"$LISTENER_EVENTS.out" 2>&1 &
+	LISTENER_PID=$!
+	if ! wait_for grep -q '^registered portid=' "$LISTENER_EVENTS.out"; then
+		cat "$LISTENER_EVENTS.out"
+		fail "msgtap-nlprobe register did not register"
+	fi
+	LISTENER_PORT=$(sed -n 's/^registered portid=//p' "$LISTENER_EVENTS.out")
+	info "listener registered (pid $LISTENER_PID, port $LISTENER_PORT)"
+}
+
+# listener_stop: stops the listener with SIGTERM; it flushes on its own
+# socket first, so EVENTS then holds every record queued before. Fails if
+# it failed or saw a gap in a CPU's sequence numbers.
+listener_stop() {
+	kill -TERM "$LISTENER_PID"
+	wait "$LISTENER_PID"
+	_status=$?
+	sed 's/^/listener: /' "$LISTENER_EVENTS.out"
+	[ $_status -eq 0 ] || fail "the msgtap-nlprobe listener exited with status $_status"
+	grep -q '^seq_gaps=0 seq_backwards=0 bad_cpu=0$' "$LISTENER_EVENTS.out" ||
+		fail "the listener saw sequence gaps"
+	LISTENER_PID=
+}
+
+# nl_stat NAME [FILE]: a value of `msgtap-nlprobe stats` (NAME=VALUE lines),
+# from FILE if given (a saved answer), else asked now.
+nl_stat() {
+	if [ -n "${2:-}" ]; then
+		sed -n "s/^$1=//p" "$2"
+	else
+		msgtap-nlprobe stats | sed -n "s/^$1=//p"
+	fi
+}
+
+# check_hits_add_up [FILE]: every probe hit ended in exactly one counter
+# (nothing may be in flight): probe_hits = events_queued + drop_ring_full +
+# drop_no_listener + filtered + disabled.
+check_hits_add_up() {
+	_sf=${1:-/tmp/.hits-stats}
+	[ -n "${1:-}" ] || msgtap-nlprobe stats >"$_sf" || fail "msgtap-nlprobe stats failed"
+	_sum=$(($(nl_stat events_queued "$_sf") + $(nl_stat drop_ring_full "$_sf") + \
+		$(nl_stat drop_no_listener "$_sf") + $(nl_stat filtered "$_sf") + \
+		$(nl_stat disabled "$_sf")))
+	check_eq "probe_hits = queued + ring_full + no_listener + filtered + disabled" \
+		"$_sum" "$(nl_stat probe_hits "$_sf")"
+}
+
+# kv_count FILE [KEY=VALUE | KEY!=VALUE]...: how many lines of FILE, made of
+# KEY=VALUE words, meet every condition (values compare as strings).
+kv_count() {
+	_kf=$1
+	shift
+	awk -v conds="$*" '
+		BEGIN { n = split(conds, c, " ") }
+		{
+			split("", kv)
+			for (i = 1; i <= NF; i++) {
+				p = index($i, "=")
+				if (p) kv[substr($i, 1, p - 1)] = substr($i, p + 1)
+			}
+			for (j = 1; j <= n; j++) {
+				p = index(c[j], "!=")
+				if (p) {
+					if (kv[substr(c[j], 1, p - 1)] == substr(c[j], p + 2)) next
+				} else {
+					p = index(c[j], "=")
+					if (kv[substr(c[j], 1, p - 1)] != substr(c[j], p + 1)) next
+				}
+			}
+			count++
+		}
+		END { print count + 0 }' "$_kf"
+}
+
+# truth_get TRUTH MSQID NAME: a number from a msgtap-workload truth file,
+# summed over its queues if MSQID is '*'. NAME: sends_ok, bytes_ok,
+# sends_slept, an errno name (EAGAIN ...), or calls (sends_ok + errors).
+truth_get() {
+	awk -v id="$2" -v name="$3" '
+		!/"msqid":/ { next }
+		{
+			s = $0
+			gsub(/[{}":,]|\[|\]/, " ", s)
+			n = split(s, t, " ")
+			for (i = 1; i < n; i++) {
+				if (t[i + 1] !~ /^-?[0-9]+$/) continue
+				if (t[i] == "msqid") q = t[i + 1]
+				if (id != "*" && q != id) continue
+				if (t[i] == name) sum += t[i + 1]
+				if (name == "calls" && (t[i] == "sends_ok" || t[i] ~ /^E/)) sum += t[i + 1]
+			}
+		}
+		END { print sum + 0 }' "$1"
+}
+
+# events_match_truth EVENTS TRUTH...: checks, for every queue of the truth
+# files (msgtap-workload), that the records of EVENTS (an event dump of
+# msgtap-nlprobe) show exactly its successful sends, their bytes and its
+# failures by errno; restart codes (-512..-516) count as EINTR, as
+# userspace saw them. Prints each difference; returns 1 if there was one.
+events_match_truth() {
+	_ev=$1
+	shift
+	awk -v evfile="$_ev" '
+		function errnum(name) {
+			if (name == "EPERM") return 1
+			if (name == "EINTR") return 4
+			if (name == "E2BIG") return 7
+			if (name == "EAGAIN") return 11
+			if (name == "ENOMEM") return 12
+			if (name == "EACCES") return 13
+			if (name == "EFAULT") return 14
+			if (name == "EINVAL") return 22
+			if (name == "ENOSYS") return 38
+			if (name == "EIDRM") return 43
+			return substr(name, 2) + 0
+		}
+		FILENAME != evfile {
+			if ($0 ~ /^\{"ipc_ns": /) {
+				ns = $2
+				sub(/,$/, "", ns)
+			}
+			if ($0 !~ /"msqid":/) next
+			s = $0
+			gsub(/[{}":,]|\[|\]/, " ", s)
+			n = split(s, t, " ")
+			for (i = 1; i < n; i++) {
+				if (t[i + 1] !~ /^-?[0-9]+$/) continue
+				if (t[i] == "msqid") { q = ns " " t[i + 1]; known[q] = 1 }
+				else if (t[i] == "sends_ok") want[q, 0] += t[i + 1]
+				else if (t[i] == "bytes_ok") wbytes[q] += t[i + 1]
+				else if (t[i] ~ /^E/) want[q, -errnum(t[i])] += t[i + 1]
+			}
+			next
+		}
+		{
+			split("", kv)
+			for (i = 1; i <= NF; i++) {
+				p = index($i, "=")
+				if (p) kv[substr($i, 1, p - 1)] = substr($i, p + 1)
+			}
+			q = kv["ipc_ns"] " " kv["msqid"]
+			if (!(q in known)) next
+			r = kv["result"] + 0
+			if (r <= -512 && r >= -516) r = -4
+			got[q, r]++
+			if (r == 0) gbytes[q] += kv["msgsz"]
+		}
+		END {
+			for (k in want) if (!(k in got)) got[k] = 0
+			for (k in got) {
+				if (!(k in want)) want[k] = 0
+				if (got[k] != want[k]) {
+					split(k, p, SUBSEP)
+					printf "MISMATCH queue %s: result %d: truth %d, recorded %d\n", p[1], p[2], want[k], got[k]
+					bad = 1
+				}
+			}
+			for (q in known) {
+				if (wbytes[q] != gbytes[q] + 0) {
+					printf "MISMATCH queue %s: bytes_ok: truth %d, recorded %d\n", q, wbytes[q], gbytes[q]
+					bad = 1
+				}
+			}
+			exit bad
+		}' "$@" "$_ev"
+}
