@@ -160,6 +160,9 @@ static int msgtap_cmd_register(struct sk_buff *skb, struct genl_info *info)
 			       msgtap_listener);
 		err = -EBUSY;
 	} else if (!msgtap_listener) {
+		/* A sender that saw the old listener just before it went may
+		 * have queued a record after the discard: not this one's. */
+		atomic64_add(msgtap_ring_discard_all(), &msgtap_undeliverable);
 		WRITE_ONCE(msgtap_listener, info->snd_portid);
 		pr_info("listener registered (port %u)\n", info->snd_portid);
 		queue_delayed_work(system_wq, &msgtap_drain,

@@ -27,9 +27,14 @@
  * MSGTAP_CMD_REGISTER
  *   Makes the sending socket (its netlink port id) the one event listener.
  *   Attributes: none. Answers with an ack. Fails with EBUSY if another
- *   socket is registered (the extack message gives its port id); registering
- *   the same socket again is a no-op. Events recorded while no listener was
- *   registered were never queued (see MSGTAP_STAT_DROP_NO_LISTENER).
+ *   socket is registered: the extack message gives its port id (kernels
+ *   without formatted extack messages, such as 6.1, write it to the kernel
+ *   log instead). Registering the same socket again is a no-op. Events
+ *   recorded while no listener was registered are not queued (see
+ *   MSGTAP_STAT_DROP_NO_LISTENER); a record that a sender was writing at the
+ *   moment the last listener went away is discarded at the next REGISTER
+ *   and counted as MSGTAP_STAT_DROP_UNDELIVERABLE, so a new listener only
+ *   receives what was recorded after it registered.
  *   The module forgets the listener when its socket is closed (netlink
  *   release notifier) or when a delivery finds the port gone (ECONNREFUSED);
  *   records still queued at that moment are counted as
@@ -65,7 +70,9 @@
  *   for a rule without a field, two rules on one field, a rule with no
  *   values or more than MSGTAP_FILTER_MAX_VALUES, an msqid value above
  *   INT_MAX, unknown flag bits, a wrong attribute type or length; ERANGE for
- *   a field number outside enum msgtap_filter_field.
+ *   a field number outside enum msgtap_filter_field and for a flag attribute
+ *   (MSGTAP_RULE_A_EXCLUDE) that carries a payload, as the netlink core
+ *   answers those.
  *
  * MSGTAP_CMD_GET_FILTER
  *   Answers a MSGTAP_CMD_GET_FILTER message with MSGTAP_A_FILTER (an empty
