@@ -204,14 +204,16 @@ Result<void> Socket::call_with(uint8_t cmd, std::chrono::milliseconds timeout, c
   return {};
 }
 
-Result<KernelStats> Socket::get_stats(std::chrono::milliseconds timeout, const Sink& sink) {
-  auto seq = send(MSGTAP_CMD_GET_STATS, false);
+template <typename Reply, typename Value>
+Result<Value> Socket::request(uint8_t cmd, std::chrono::milliseconds timeout, const Sink& sink,
+                              Value Reply::*value) {
+  auto seq = send(cmd, false);
   if (!seq) return seq.error();
-  std::optional<KernelStats> stats;
+  std::optional<Value> answer;
   Ack ack;
-  auto r = await(MSGTAP_CMD_GET_STATS, timeout, sink, [&](Message& m) {
-    if (auto* s = std::get_if<StatsReply>(&m); s && s->seq == *seq) {
-      stats = std::move(s->stats);
+  auto r = await(cmd, timeout, sink, [&](Message& m) {
+    if (auto* reply = std::get_if<Reply>(&m); reply && reply->seq == *seq) {
+      answer = std::move(reply->*value);
       return true;
     }
     if (auto* a = std::get_if<Ack>(&m); a && a->seq == *seq) {
@@ -221,9 +223,12 @@ Result<KernelStats> Socket::get_stats(std::chrono::milliseconds timeout, const S
     return false;
   });
   if (!r) return r.error();
-  if (!stats)
-    return command_error(MSGTAP_CMD_GET_STATS, ack.error ? ack.error : EPROTO, ack.extack);
-  return std::move(*stats);
+  if (!answer) return command_error(cmd, ack.error ? ack.error : EPROTO, ack.extack);
+  return std::move(*answer);
+}
+
+Result<KernelStats> Socket::get_stats(std::chrono::milliseconds timeout, const Sink& sink) {
+  return request(MSGTAP_CMD_GET_STATS, timeout, sink, &StatsReply::stats);
 }
 
 Result<void> Socket::set_filter(const Filter& filter, std::chrono::milliseconds timeout) {
@@ -232,25 +237,7 @@ Result<void> Socket::set_filter(const Filter& filter, std::chrono::milliseconds 
 }
 
 Result<Filter> Socket::get_filter(std::chrono::milliseconds timeout) {
-  auto seq = send(MSGTAP_CMD_GET_FILTER, false);
-  if (!seq) return seq.error();
-  std::optional<Filter> filter;
-  Ack ack;
-  auto r = await(MSGTAP_CMD_GET_FILTER, timeout, {}, [&](Message& m) {
-    if (auto* f = std::get_if<FilterReply>(&m); f && f->seq == *seq) {
-      filter = std::move(f->filter);
-      return true;
-    }
-    if (auto* a = std::get_if<Ack>(&m); a && a->seq == *seq) {
-      ack = std::move(*a);
-      return true;
-    }
-    return false;
-  });
-  if (!r) return r.error();
-  if (!filter)
-    return command_error(MSGTAP_CMD_GET_FILTER, ack.error ? ack.error : EPROTO, ack.extack);
-  return std::move(*filter);
+  return request(MSGTAP_CMD_GET_FILTER, timeout, {}, &FilterReply::filter);
 }
 
 }  // namespace msgtap::genl

@@ -87,6 +87,11 @@ class Socket {
   // Sends @cmd with @fill's attributes and waits for its ack.
   Result<void> call_with(uint8_t cmd, std::chrono::milliseconds timeout, const Sink& sink,
                          const std::function<int(nl_msg*)>& fill);
+  // Sends @cmd without attributes and waits for its @Reply answer (returning
+  // its @value) or an error ack.
+  template <typename Reply, typename Value>
+  Result<Value> request(uint8_t cmd, std::chrono::milliseconds timeout, const Sink& sink,
+                        Value Reply::*value);
   // Reads until @match accepts a message; others go to @sink.
   Result<void> await(uint8_t cmd, std::chrono::milliseconds timeout, const Sink& sink,
                      const std::function<bool(Message&)>& match);
