@@ -8,7 +8,7 @@
 #   make unit      the unit tests (ctest)
 #   make vm        the VM scenarios on MSGTAP_KERNELS (tests/vm/run)
 #   make check     deps, tools, unit tests, VM scenarios; ends "N passed, N failed"
-#   make check-debug  the same on a KASAN/lockdep/kmemleak kernel built from
+#   make check-debug  only the debug kernel: KASAN/lockdep/kmemleak, built from
 #                  linux-source-6.1 (tests/vm/debug-kernel.sh, cached)
 #   make demo      boots a guest that loads msgtap and shows it counting a workload
 #   make deps      installs the Debian packages all this needs (tests/deps.sh)
@@ -20,7 +20,7 @@ BUILD := build
 CMAKE_BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 # Kernel specs for the VM tests; see tests/vm/run --help.
-MSGTAP_KERNELS ?= 6.1 6.12
+MSGTAP_KERNELS ?= 6.1 6.12 debug
 export MSGTAP_KERNELS
 
 # The module builds against the running kernel when its headers are
