@@ -14,6 +14,7 @@
 
 #include "ctl/filter_options.h"
 #include "genl/parse.h"
+#include "test_netlink.h"
 
 namespace msgtap {
 namespace {
@@ -24,19 +25,9 @@ using ctl::parse_rule;
 using genl::Filter;
 using genl::FilterRule;
 
-constexpr int kFamily = 0x1c;
-
-struct MsgDeleter {
-  void operator()(nl_msg* m) const { nlmsg_free(m); }
-};
-using MsgPtr = std::unique_ptr<nl_msg, MsgDeleter>;
-
-MsgPtr genl_message(uint8_t cmd, uint32_t seq) {
-  MsgPtr m(nlmsg_alloc());
-  EXPECT_TRUE(m);
-  EXPECT_NE(genlmsg_put(m.get(), 0, seq, kFamily, 0, 0, cmd, MSGTAP_GENL_VERSION), nullptr);
-  return m;
-}
+using testing::genl_message;
+using testing::kFamily;
+using testing::MsgPtr;
 
 TEST(FilterOptions, Lists) {
   auto r = parse_rule(MSGTAP_FIELD_TGID, "123,456");

@@ -13,25 +13,16 @@
 
 #include "genl/parse.h"
 #include "test_events.h"
+#include "test_netlink.h"
 
 namespace msgtap::genl {
 namespace {
 
 using testing::make_event;
 
-constexpr int kFamily = 0x1c;
-
-struct MsgDeleter {
-  void operator()(nl_msg* m) const { nlmsg_free(m); }
-};
-using MsgPtr = std::unique_ptr<nl_msg, MsgDeleter>;
-
-MsgPtr genl_message(uint8_t cmd, uint32_t seq) {
-  MsgPtr m(nlmsg_alloc());
-  EXPECT_TRUE(m);
-  EXPECT_NE(genlmsg_put(m.get(), 0, seq, kFamily, 0, 0, cmd, MSGTAP_GENL_VERSION), nullptr);
-  return m;
-}
+using testing::genl_message;
+using testing::kFamily;
+using testing::MsgPtr;
 
 // By value: the message is a temporary.
 template <typename T>
@@ -124,7 +115,7 @@ TEST(ParseStats, CountersProbesAndUnknowns) {
   ASSERT_EQ(nla_put_u64(m.get(), MSGTAP_STAT_EVENTS_QUEUED, 990), 0);
   ASSERT_EQ(nla_put_u64(m.get(), MSGTAP_STAT_DROP_RING_FULL, 10), 0);
   ASSERT_EQ(nla_put_u64(m.get(), MSGTAP_STAT_DELIVERY_RETRIES, 3), 0);
-  ASSERT_EQ(nla_put_u64(m.get(), MSGTAP_STAT_MAX + 5, 42), 0);    // newer kernel
+  ASSERT_EQ(nla_put_u64(m.get(), MSGTAP_STAT_MAX + 5, 42), 0);        // newer kernel
   ASSERT_EQ(nla_put_u32(m.get(), MSGTAP_STAT_DELIVERY_NOMEM, 1), 0);  // too short: skipped
   nla_nest_end(m.get(), nest);
   ASSERT_EQ(nla_put_u32(m.get(), MSGTAP_A_LISTENER_PORTID, 4242), 0);
