@@ -317,3 +317,24 @@ events_match_truth() {
 			exit bad
 		}' "$@" "$_ev"
 }
+
+# run_workload BIN TRUTH ARG...: runs the workload BIN with ARGs, writing its
+# ground truth to TRUTH; fails if the workload deviated from its plan.
+run_workload() {
+	_bin=$1
+	_truth=$2
+	shift 2
+	info "$_bin $* --truth $_truth"
+	"$_bin" "$@" --truth "$_truth" || fail "$_bin $* deviated from its plan"
+}
+
+# verify_exact SNAPSHOT TRUTH...: msgtap-verify's exact comparison; on a
+# mismatch shows the inputs and msgtapd's log, then fails.
+verify_exact() {
+	msgtap-verify --snapshot "$@" && return 0
+	for _f in "$@" "$MSGTAPD_LOG"; do
+		echo "== $_f"
+		cat "$_f"
+	done
+	fail "msgtapd's counts differ from the workloads' ground truth"
+}

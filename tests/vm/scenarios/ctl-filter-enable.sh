@@ -38,13 +38,9 @@ msgtapctl status | grep -q '^capture: *disabled' || fail "msgtapctl status does 
 info "enabled again: msgtapd counts exactly"
 out=$(msgtapctl enable) || fail "msgtapctl enable failed"
 check_eq "msgtapctl enable says" "capture enabled" "$out"
-msgtap-workload --truth /tmp/t2.json --new-ipcns --seed 2 ||
-	fail "msgtap-workload deviated from its plan"
+run_workload msgtap-workload /tmp/t2.json --new-ipcns --seed 2
 msgtapctl stats --json >/tmp/snap2.json || fail "msgtapctl stats --json failed"
-msgtap-verify --snapshot /tmp/snap2.json /tmp/t2.json || {
-	cat /tmp/snap2.json /tmp/t2.json
-	fail "msgtapd's counts differ from the workload's ground truth after enable"
-}
+verify_exact /tmp/snap2.json /tmp/t2.json
 msgtapctl status --json >/tmp/status2.json || fail "msgtapctl status --json failed"
 grep -q '"enabled": true' /tmp/status2.json || fail "msgtapctl status --json does not say enabled"
 
