@@ -2,8 +2,11 @@
 // Per-queue statistics of msgsnd(2) calls.
 #include "stats/aggregate.h"
 
+#include <sys/ipc.h>
+
 #include <cerrno>
 #include <charconv>
+#include <cstring>
 
 namespace msgtap::stats {
 
@@ -74,15 +77,54 @@ void SendStats::add(const msgtap_send_event& ev) {
   if (ev.result == 0) {
     ++sends_ok;
     bytes_ok += ev.msgsz;
+    size_bytes.add(ev.msgsz);
   } else {
     ++sends_failed;
     ++errors[errno_key(ev.result)];
+    if (ev.msgflg & IPC_NOWAIT) ++nowait_failures;
   }
+  latency_ns.add(ev.duration_ns);
   if (ev.flags & MSGTAP_EVF_SLEPT) {
     ++sends_slept;
     slept_ns += ev.duration_ns;
   }
   if (ev.flags & MSGTAP_EVF_COMPAT) ++compat_sends;
+  // An EARLY record failed before the kernel read the message: no mtype.
+  if (!(ev.flags & MSGTAP_EVF_EARLY)) {
+    mtypes.add(static_cast<uint64_t>(ev.mtype));
+    mtypes_distinct.add(static_cast<uint64_t>(ev.mtype));
+  }
+  note_sender(ev);
+}
+
+void SendStats::note_sender(const msgtap_send_event& ev) {
+  senders.add(ev.tgid);
+  senders_distinct.add(ev.tgid);
+  auto [it, inserted] = sender_info.try_emplace(ev.tgid);
+  // The latest name wins: a process may exec or rename itself.
+  const std::string_view comm(ev.comm, strnlen(ev.comm, sizeof(ev.comm)));
+  if (it->second.comm != comm) it->second.comm.assign(comm);
+  it->second.uid = ev.uid;
+  if (!inserted || sender_info.size() <= 2 * TopK::kCapacity) return;
+  // Keep names only for the senders the top-k still tracks.
+  std::vector<TopK::Entry> tracked = senders.sorted();
+  std::erase_if(sender_info, [&](const auto& kv) {
+    for (const auto& e : tracked)
+      if (e.value == kv.first) return false;
+    return true;
+  });
+}
+
+std::string_view live_state_name(QueueLive::State s) {
+  switch (s) {
+    case QueueLive::State::present:
+      return "present";
+    case QueueLive::State::removed:
+      return "removed";
+    case QueueLive::State::unknown:
+      break;
+  }
+  return "unknown";
 }
 
 void QueueStats::seen(uint64_t ts_ns) {
@@ -92,14 +134,42 @@ void QueueStats::seen(uint64_t ts_ns) {
 }
 
 void Aggregator::add_send(const msgtap_send_event& ev) {
-  QueueStats& q = queues_[QueueKey{ev.ipc_ns, ev.msqid}];
+  const QueueKey key{ev.ipc_ns, ev.msqid};
+  if (!last_ || !(key == last_key_)) {
+    last_ = &queues_[key];  // std::map nodes stay put until erased
+    last_key_ = key;
+  }
+  QueueStats& q = *last_;
   q.send.add(ev);
   q.seen(ev.ts_ns);
+  q.last_tgid = ev.tgid;
+  if (ev.flags & MSGTAP_EVF_QUEUE_KNOWN)
+    q.identity = QueueIdentity{true, ev.key, ev.q_uid, ev.q_gid, ev.q_mode};
 }
 
 size_t Aggregator::retire_if(
     const std::function<bool(const QueueKey&, const QueueStats&)>& retire) {
-  return std::erase_if(queues_, [&](const auto& kv) { return retire(kv.first, kv.second); });
+  last_ = nullptr;
+  return std::erase_if(queues_, [&](const auto& kv) {
+    if (!retire(kv.first, kv.second)) return false;
+    ++retired_.queues;
+    retired_.sends_ok += kv.second.send.sends_ok;
+    retired_.bytes_ok += kv.second.send.bytes_ok;
+    retired_.sends_failed += kv.second.send.sends_failed;
+    return true;
+  });
+}
+
+void Aggregator::reset() {
+  last_ = nullptr;
+  queues_.clear();
+  retired_ = {};
+}
+
+void Aggregator::restore(std::map<QueueKey, QueueStats> queues, RetiredTotals retired) {
+  last_ = nullptr;
+  queues_ = std::move(queues);
+  retired_ = retired;
 }
 
 }  // namespace msgtap::stats

@@ -12,6 +12,9 @@
 #include <string>
 #include <string_view>
 
+#include "stats/histogram.h"
+#include "stats/topk.h"
+
 namespace msgtap::stats {
 
 // A queue: msqids are unique only within one IPC namespace.
@@ -34,17 +37,73 @@ struct SendStats {
   uint64_t sends_slept = 0;  // MSGTAP_EVF_SLEPT, whatever the result
   uint64_t slept_ns = 0;     // sum of duration_ns of those
   uint64_t compat_sends = 0;
+  uint64_t nowait_failures = 0;  // failed with IPC_NOWAIT in msgflg
+
+  // msgsz of successful sends (count == sends_ok, sum == bytes_ok).
+  Log2Histogram size_bytes;
+  // duration_ns of every call, whatever the result.
+  Log2Histogram latency_ns;
+
+  // mtype as the kernel used it, of calls that got that far (not EARLY).
+  TopK mtypes;
+  DistinctCounter mtypes_distinct;
+  // Senders by tgid; sender_info holds comm and uid of the tracked ones.
+  TopK senders;
+  DistinctCounter senders_distinct;
+  struct SenderInfo {
+    std::string comm;
+    uint32_t uid = 0;
+    bool operator==(const SenderInfo&) const = default;
+  };
+  std::map<uint32_t, SenderInfo> sender_info;
 
   void add(const msgtap_send_event& ev);
   bool operator==(const SendStats&) const = default;
+
+ private:
+  void note_sender(const msgtap_send_event& ev);
 };
+
+// What the kernel reported about the queue object (MSGTAP_EVF_QUEUE_KNOWN).
+struct QueueIdentity {
+  bool known = false;
+  int32_t key = 0;  // the IPC key; 0 is IPC_PRIVATE
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint32_t mode = 0;  // permission bits
+  bool operator==(const QueueIdentity&) const = default;
+};
+
+// The queue as msgctl(MSG_STAT_ANY) saw it inside its IPC namespace, filled
+// in by the daemon (daemon/queue_probe.cpp), not from events.
+struct QueueLive {
+  enum class State : uint8_t {
+    unknown,  // not looked at, or the namespace could not be entered (see note)
+    present,
+    removed,  // the id no longer names a queue (IPC_RMID)
+  };
+  State state = State::unknown;
+  uint64_t qnum = 0;      // messages in the queue
+  uint64_t cbytes = 0;    // bytes in the queue
+  uint64_t qbytes = 0;    // capacity in bytes
+  double checked_at = 0;  // unix seconds of the msgctl
+  std::string note;       // why unknown, or how the removal was seen
+  bool operator==(const QueueLive&) const = default;
+};
+std::string_view live_state_name(QueueLive::State s);
 
 // Everything known about one queue. The receive side (msgrcv) will be a
 // `RecvStats recv;` beside `send`.
 struct QueueStats {
   SendStats send;
+  QueueIdentity identity;
+  QueueLive live;
   uint64_t first_seen_ns = 0;  // smallest ts_ns of any event (CLOCK_MONOTONIC)
   uint64_t last_seen_ns = 0;   // largest ts_ns
+  uint32_t last_tgid = 0;      // the latest sender: a way into the namespace
+  // Unix seconds at which the queue was seen removed (EIDRM, or msgctl no
+  // longer finds it); 0 while it exists. Retired after a grace period.
+  double removed_at = 0;
 
   void seen(uint64_t ts_ns);
   bool operator==(const QueueStats&) const = default;
@@ -60,20 +119,42 @@ std::string errno_name(int err);
 // The reverse of errno_name(); 0 for a string that is neither.
 int errno_from_name(std::string_view name);
 
+// What retired queues had counted, so that totals over all queues stay
+// exact after their rows are gone.
+struct RetiredTotals {
+  uint64_t queues = 0;
+  uint64_t sends_ok = 0;
+  uint64_t bytes_ok = 0;
+  uint64_t sends_failed = 0;
+  bool operator==(const RetiredTotals&) const = default;
+};
+
 class Aggregator {
  public:
   void add_send(const msgtap_send_event& ev);
 
   // Sorted by (ipc_ns, msqid).
   const std::map<QueueKey, QueueStats>& queues() const { return queues_; }
+  std::map<QueueKey, QueueStats>& queues() { return queues_; }
+  const RetiredTotals& retired() const { return retired_; }
 
-  // Memory grows with the number of distinct queues only. Retirement hook:
-  // drops the queues @retire selects (e.g. idle ones, or ones whose msqid was
-  // removed) and returns how many; nothing calls it yet.
+  // Memory grows with the number of queues alive at once: drops the queues
+  // @retire selects (removed ones past their grace period), adds their
+  // numbers to retired(), and returns how many.
   size_t retire_if(const std::function<bool(const QueueKey&, const QueueStats&)>& retire);
+
+  // Forgets every queue and the retired totals (msgtapctl reset).
+  void reset();
+
+  // Restoring the state a previous msgtapd saved.
+  void restore(std::map<QueueKey, QueueStats> queues, RetiredTotals retired);
 
  private:
   std::map<QueueKey, QueueStats> queues_;
+  RetiredTotals retired_;
+  // Consecutive records mostly name the same queue: skip the lookup.
+  QueueKey last_key_;
+  QueueStats* last_ = nullptr;
 };
 
 }  // namespace msgtap::stats

@@ -18,15 +18,40 @@ Loss compute_loss(const DaemonCounters& daemon, const genl::KernelStats& kernel)
 }
 
 Snapshot make_snapshot(double timestamp, const DaemonCounters& daemon,
-                       const genl::KernelStats& kernel, const Aggregator& aggregator) {
+                       const genl::KernelStats& kernel, const Aggregator& aggregator,
+                       const RateBase* base) {
   Snapshot s;
   s.timestamp = timestamp;
   s.daemon = daemon;
   s.kernel = kernel;
   s.loss = compute_loss(daemon, kernel);
+  s.retired = aggregator.retired();
   s.queues.reserve(aggregator.queues().size());
-  for (const auto& [key, stats] : aggregator.queues()) s.queues.push_back({key, stats});
+  const double dt = base ? timestamp - base->timestamp : 0;
+  for (const auto& [key, stats] : aggregator.queues()) {
+    QueueRow& row = s.queues.emplace_back(QueueRow{key, stats, {}});
+    if (dt <= 0) continue;
+    RateBase::Counts was;
+    if (auto it = base->queues.find(key); it != base->queues.end()) was = it->second;
+    // A reset since the base makes counters smaller: no rate for that one.
+    const auto& now = stats.send;
+    if (now.sends_ok < was.sends_ok || now.sends_failed < was.sends_failed) continue;
+    row.rates.interval_s = dt;
+    row.rates.sends_per_s = static_cast<double>(now.sends_ok - was.sends_ok) / dt;
+    row.rates.bytes_per_s = static_cast<double>(now.bytes_ok - was.bytes_ok) / dt;
+    row.rates.failures_per_s = static_cast<double>(now.sends_failed - was.sends_failed) / dt;
+  }
   return s;
+}
+
+RateBase make_rate_base(const Snapshot& snapshot) {
+  RateBase b;
+  b.timestamp = snapshot.timestamp;
+  for (const auto& row : snapshot.queues)
+    b.queues.emplace_hint(b.queues.end(), row.key,
+                          RateBase::Counts{row.stats.send.sends_ok, row.stats.send.bytes_ok,
+                                           row.stats.send.sends_failed});
+  return b;
 }
 
 }  // namespace msgtap::stats

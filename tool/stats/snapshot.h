@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "genl/types.h"
@@ -43,24 +44,52 @@ struct Loss {
 // before it registered), so it is not part of Loss.
 Loss compute_loss(const DaemonCounters& daemon, const genl::KernelStats& kernel);
 
+// Per-second rates of a queue over the interval since the rate base.
+struct Rates {
+  double interval_s = 0;  // 0: no base yet, the rates are not known
+  double sends_per_s = 0;
+  double bytes_per_s = 0;
+  double failures_per_s = 0;
+  bool operator==(const Rates&) const = default;
+};
+
 struct QueueRow {
   QueueKey key;
   QueueStats stats;
+  Rates rates;
 
   bool operator==(const QueueRow&) const = default;
 };
 
+// The counters rates are computed against: taken at each interval's
+// snapshot, 24 bytes a queue instead of a copy of the statistics.
+struct RateBase {
+  struct Counts {
+    uint64_t sends_ok = 0;
+    uint64_t bytes_ok = 0;
+    uint64_t sends_failed = 0;
+  };
+  double timestamp = 0;
+  std::map<QueueKey, Counts> queues;
+};
+
 struct Snapshot {
-  double timestamp = 0;  // unix seconds
+  double timestamp = 0;    // unix seconds
+  double stats_since = 0;  // unix seconds of the start or the last reset
   DaemonCounters daemon;
   genl::KernelStats kernel;
   Loss loss;
   std::vector<QueueRow> queues;  // sorted by (ipc_ns, msqid)
+  RetiredTotals retired;
 
   bool operator==(const Snapshot&) const = default;
 };
 
+// @base (may be null) gives the rates; queues it does not know started
+// from zero at its time.
 Snapshot make_snapshot(double timestamp, const DaemonCounters& daemon,
-                       const genl::KernelStats& kernel, const Aggregator& aggregator);
+                       const genl::KernelStats& kernel, const Aggregator& aggregator,
+                       const RateBase* base = nullptr);
+RateBase make_rate_base(const Snapshot& snapshot);
 
 }  // namespace msgtap::stats

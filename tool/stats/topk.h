@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Bounded "most frequent values" with a count of distinct values: the
+// mtypes and the senders of a queue, in constant memory per queue.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace msgtap::stats {
+
+// The Space-Saving algorithm (Metwally, Agrawal, El Abbadi 2005) with
+// kCapacity counters. A tracked value's `count` is never below its true
+// count and at most `error` above it; `error` is 0 for every value that has
+// been tracked since its first occurrence, so with at most kCapacity distinct
+// values every count is exact. Any value whose true count exceeds
+// total / kCapacity is guaranteed to be tracked.
+class TopK {
+ public:
+  static constexpr size_t kCapacity = 16;
+
+  struct Entry {
+    uint64_t value = 0;
+    uint64_t count = 0;  // upper bound of the true count
+    uint64_t error = 0;  // count - error is a lower bound
+    bool operator==(const Entry&) const = default;
+  };
+
+  void add(uint64_t value);
+
+  // Tracked entries by count, highest first (ties: smaller value first).
+  std::vector<Entry> sorted() const;
+  uint64_t total() const { return total_; }
+  size_t size() const { return size_; }
+
+  // Restoring a saved state: entries as sorted() gave them, and the total.
+  void restore(const std::vector<Entry>& entries, uint64_t total);
+
+  bool operator==(const TopK&) const = default;
+
+ private:
+  std::array<Entry, kCapacity> entries_{};
+  size_t size_ = 0;
+  uint64_t total_ = 0;
+};
+
+// The number of distinct values, exact up to kLimit; past it only "at least
+// kLimit" is known (saturated), which every output says. A sketch would give
+// an estimate instead, but an exact small number plus an honest bound is what
+// an operator can act on, and it costs at most kLimit * 8 bytes.
+class DistinctCounter {
+ public:
+  static constexpr size_t kLimit = 64;
+
+  void add(uint64_t value);
+  // Exact when !saturated(); otherwise a lower bound (kLimit).
+  size_t count() const { return values_.size(); }
+  bool saturated() const { return saturated_; }
+  const std::vector<uint64_t>& values() const { return values_; }  // sorted
+
+  void restore(std::vector<uint64_t> values, bool saturated);
+
+  bool operator==(const DistinctCounter&) const = default;
+
+ private:
+  std::vector<uint64_t> values_;  // sorted, at most kLimit
+  bool saturated_ = false;
+};
+
+}  // namespace msgtap::stats
