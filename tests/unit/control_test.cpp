@@ -10,7 +10,8 @@ namespace {
 TEST(Control, RequestsRoundTrip) {
   EXPECT_EQ(encode_request(Command::stats), "{\"cmd\":\"stats\"}\n");
   EXPECT_EQ(encode_request(Command::status), "{\"cmd\":\"status\"}\n");
-  for (Command c : {Command::stats, Command::status}) {
+  EXPECT_EQ(encode_request(Command::reset), "{\"cmd\":\"reset\"}\n");
+  for (Command c : {Command::stats, Command::status, Command::reset}) {
     std::string line = encode_request(c);
     line.pop_back();
     auto d = decode_request(line);

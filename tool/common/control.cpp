@@ -12,6 +12,8 @@ std::string_view command_name(Command cmd) {
       return "stats";
     case Command::status:
       return "status";
+    case Command::reset:
+      return "reset";
   }
   return "?";
 }
@@ -30,7 +32,9 @@ Result<Command> decode_request(std::string_view line) {
   const auto& name = it->get_ref<const std::string&>();
   if (name == "stats") return Command::stats;
   if (name == "status") return Command::status;
-  return Error{EINVAL, "unknown command \"" + name + "\" (expected \"stats\" or \"status\")"};
+  if (name == "reset") return Command::reset;
+  return Error{EINVAL,
+               "unknown command \"" + name + "\" (expected \"stats\", \"status\" or \"reset\")"};
 }
 
 std::string encode_error(std::string_view message) {

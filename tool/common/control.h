@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // The control protocol between msgtapctl and msgtapd over a unix stream
-// socket: the client sends one line of JSON, {"cmd":"stats"} or
-// {"cmd":"status"}; the daemon answers with one JSON document and closes.
+// socket: the client sends one line of JSON, {"cmd":"stats"}, {"cmd":"status"}
+// or {"cmd":"reset"}; the daemon answers with one JSON document and closes.
 // A failure is answered as {"error": "message"}.
 #pragma once
 
@@ -21,6 +21,11 @@ inline constexpr size_t kMaxRequestLine = 4096;
 enum class Command {
   stats,   // the snapshot document, synced with the kernel (FLUSH first)
   status,  // the daemon's state and the kernel's counters, synced as well
+  // Zeroes the per-queue statistics after a sync round, so everything
+  // recorded before the request is counted before it is forgotten. Answers
+  // {"reset": {what was cleared}, "stats_since": unix seconds}. Loss counters
+  // are not per-queue statistics and stay.
+  reset,
 };
 
 std::string_view command_name(Command cmd);

@@ -102,6 +102,7 @@ class Daemon {
   void finish_round(bool ok);
   stats::Snapshot snapshot();
   std::string status_document(const stats::Snapshot& snap) const;
+  std::string reset_statistics();
   void write_json(const std::string& doc);
 
   void read_signals();
@@ -136,6 +137,7 @@ class Daemon {
   uint64_t json_errors_ = 0;
   std::string last_json_error_;
   Clock::time_point started_ = Clock::now();
+  double stats_since_ = unix_now();  // start, or the last msgtapctl reset
 };
 
 Result<void> Daemon::add_fd(int fd, uint64_t tag, uint32_t events) {
@@ -338,7 +340,9 @@ stats::Snapshot Daemon::snapshot() {
     log(Priority::warning, "{}", drops.error().message);
   stats::DaemonCounters counters = receiver_.counters();
   counters.socket_drops = socket_drops_;
-  return stats::make_snapshot(unix_now(), counters, kernel_, aggregator_);
+  stats::Snapshot snap = stats::make_snapshot(unix_now(), counters, kernel_, aggregator_);
+  snap.stats_since = stats_since_;
+  return snap;
 }
 
 void Daemon::finish_round(bool ok) {
@@ -378,6 +382,8 @@ void Daemon::finish_round(bool ok) {
         answer(id, control::encode_error(syncer_.failure()));
       else if (clients_.at(id).cmd == control::Command::stats)
         answer(id, doc);
+      else if (clients_.at(id).cmd == control::Command::reset)
+        answer(id, reset_statistics());
       else
         answer(id, status_document(snap));
     }
@@ -417,6 +423,38 @@ std::string Daemon::status_document(const stats::Snapshot& snap) const {
   j["daemon"] = exporter::daemon_to_json(snap.daemon);
   j["kernel"] = exporter::kernel_to_json(snap.kernel, /*extended=*/true);
   j["loss"] = exporter::loss_to_json(snap.loss);
+  return j.dump(2) + "\n";
+}
+
+// Called when a round that began after the reset request is done: every
+// event recorded before the request has been counted, and is now forgotten
+// with the rest. Loss and kernel counters are not per-queue and stay.
+std::string Daemon::reset_statistics() {
+  const stats::RetiredTotals& retired = aggregator_.retired();
+  uint64_t sends_ok = retired.sends_ok;
+  uint64_t bytes_ok = retired.bytes_ok;
+  uint64_t sends_failed = retired.sends_failed;
+  for (const auto& [key, q] : aggregator_.queues()) {
+    sends_ok += q.send.sends_ok;
+    bytes_ok += q.send.bytes_ok;
+    sends_failed += q.send.sends_failed;
+  }
+  nlohmann::ordered_json r;
+  r["queues"] = aggregator_.queues().size();
+  r["retired_queues"] = retired.queues;
+  r["sends_ok"] = sends_ok;
+  r["bytes_ok"] = bytes_ok;
+  r["sends_failed"] = sends_failed;
+  nlohmann::ordered_json j;
+  j["reset"] = std::move(r);
+  j["previous_stats_since"] = stats_since_;
+  aggregator_.reset();
+  stats_since_ = unix_now();
+  j["stats_since"] = stats_since_;
+  log(Priority::info, "statistics reset: {} queues, {} sends and {} failures forgotten",
+      j["reset"]["queues"].get<uint64_t>(), sends_ok, sends_failed);
+  // The file shows the reset now rather than up to an interval later.
+  write_json(exporter::render_json(snapshot()));
   return j.dump(2) + "\n";
 }
 
