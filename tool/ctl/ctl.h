@@ -25,6 +25,11 @@ struct Options {
   // what `filter set` was given.
   std::string filter_action;
   FilterArgs filter;
+  // msgtapctl stats QUEUE: MSQID or IPCNS:MSQID; empty: every queue.
+  std::string queue;
+  // msgtapctl top: seconds between refreshes, and how many (0: until killed).
+  double interval_s = 2;
+  unsigned iterations = 0;
 };
 
 // One subcommand: a file of its own (status.cpp, stats.cpp), one entry in
@@ -39,7 +44,12 @@ struct Subcommand {
 };
 
 int run_status(const Options& options);
+int run_queues(const Options& options);
 int run_stats(const Options& options);
+void configure_stats(CLI::App& sub, Options& options);
+int run_top(const Options& options);
+void configure_top(CLI::App& sub, Options& options);
+int run_reset(const Options& options);
 int run_filter(const Options& options);
 void configure_filter(CLI::App& sub, Options& options);
 int run_enable(const Options& options);

@@ -3,10 +3,14 @@
 #pragma once
 
 #include <chrono>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "common/control.h"
 #include "common/result.h"
+#include "export/text.h"
+#include "stats/snapshot.h"
 
 namespace msgtap::ctl {
 
@@ -23,5 +27,22 @@ Result<std::string> ask_daemon(const std::string& path, control::Command cmd,
 inline bool daemon_not_running(const Error& e) {
   return e.code == ENOENT || e.code == ECONNREFUSED;
 }
+
+// Prints an ask_daemon() error with what to do about it: how to start
+// msgtapd, and to load the module first when that is missing too.
+void print_daemon_error(const Error& e);
+
+// msgtapd's synced snapshot document, as sent and as read.
+struct Fetched {
+  std::string text;
+  nlohmann::ordered_json doc;
+  stats::Snapshot snapshot;
+};
+// Asks msgtapd for its snapshot; on failure prints why (see
+// print_daemon_error) and returns nothing.
+std::optional<Fetched> fetch_snapshot(const std::string& socket_path);
+
+// The wall clock and CLOCK_MONOTONIC, now.
+exporter::Clocks clocks_now();
 
 }  // namespace msgtap::ctl

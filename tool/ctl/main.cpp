@@ -20,11 +20,32 @@ constexpr Subcommand kSubcommands[] = {
      "and the probes. Without msgtapd it asks the kernel itself (root needed). Exit status 0 only "
      "when msgtapd runs and answered.",
      "Examples:\n  msgtapctl status\n  msgtapctl status --json | jq .kernel.disabled", run_status},
+    {"queues",
+     "The queues msgtapd has seen, like ipcs -q across IPC namespaces: key, owner, mode, live "
+     "depth (qnum, cbytes, qbytes) and fill, sends, failures, rates, last seen; removed queues "
+     "are marked. Synced with the kernel first. --json: msgtapd's queue objects.",
+     "Examples:\n  msgtapctl queues\n  msgtapctl queues --json | jq '.queues[] | "
+     "{msqid, sends_ok}'",
+     run_queues},
     {"stats",
      "Per-queue statistics from msgtapd, synced with the kernel first (everything recorded "
-     "before the request is counted), then what was lost. --json prints msgtapd's snapshot "
-     "document as is.",
-     "Examples:\n  msgtapctl stats\n  msgtapctl stats --json > snapshot.json", run_stats},
+     "before the request is counted), then what was lost. With QUEUE (MSQID, or IPCNS:MSQID "
+     "when the msqid is in several namespaces): everything about that queue, with histograms "
+     "of message size and latency, top mtypes and senders. --json prints msgtapd's snapshot "
+     "document as is (with QUEUE: that queue's object).",
+     "Examples:\n  msgtapctl stats\n  msgtapctl stats 3\n  msgtapctl stats 4026532201:0\n"
+     "  msgtapctl stats --json > snapshot.json",
+     run_stats, configure_stats},
+    {"top",
+     "A live view of the queues sorted by send rate, refreshed every --interval seconds like "
+     "top(1): totals and loss on top. Rates are computed between refreshes. Ctrl-C ends it. "
+     "--json: one JSON document per line per refresh.",
+     "Examples:\n  msgtapctl top\n  msgtapctl top -d 1\n  msgtapctl top -n 3 --json", run_top,
+     configure_top},
+    {"reset",
+     "Zeroes msgtapd's per-queue statistics, after counting everything recorded before the "
+     "request; says what was forgotten. Loss and kernel counters stay. Root needed.",
+     "Examples:\n  msgtapctl reset\n  msgtapctl reset --json", run_reset},
     {"filter",
      "Shows or replaces the kernel's capture filter (root needed; talks to the module, not "
      "msgtapd). Without a word: filter show.",
@@ -52,6 +73,8 @@ int run_main(int argc, char** argv) {
   CLI::App app{
       "msgtapctl: shows msgtap's state and the per-queue statistics of SysV msgsnd(2) "
       "that msgtapd collects; sets the kernel's filter and turns capture on and off.\n"
+      "Examples:\n  msgtapctl status\n  msgtapctl queues\n  msgtapctl stats 3\n"
+      "  msgtapctl top\n  msgtapctl reset\n"
       "Exit status: 0 ok, 1 runtime error, 2 usage error.",
       "msgtapctl"};
   app.set_version_flag("--version", MSGTAP_VERSION);
