@@ -352,7 +352,7 @@ void Daemon::finish_round(bool ok) {
   // A failed round still produces a document for the file, with the kernel
   // counters of the last good round; clients get the error instead.
   const stats::Snapshot snap = snapshot();
-  const std::string doc = exporter::render_json(snap);
+  std::string doc = exporter::render_json(snap);
   if (ok && snap.loss.total() > logged_loss_) {
     logged_loss_ = snap.loss.total();
     std::string line = exporter::render_loss(snap.loss);
@@ -382,9 +382,12 @@ void Daemon::finish_round(bool ok) {
         answer(id, control::encode_error(syncer_.failure()));
       else if (clients_.at(id).cmd == control::Command::stats)
         answer(id, doc);
-      else if (clients_.at(id).cmd == control::Command::reset)
+      else if (clients_.at(id).cmd == control::Command::reset) {
         answer(id, reset_statistics());
-      else
+        // Later waiters of this round, and the file right now, see the reset.
+        doc = exporter::render_json(snapshot());
+        write_json(doc);
+      } else
         answer(id, status_document(snap));
     }
   }
@@ -453,8 +456,6 @@ std::string Daemon::reset_statistics() {
   j["stats_since"] = stats_since_;
   log(Priority::info, "statistics reset: {} queues, {} sends and {} failures forgotten",
       j["reset"]["queues"].get<uint64_t>(), sends_ok, sends_failed);
-  // The file shows the reset now rather than up to an interval later.
-  write_json(exporter::render_json(snapshot()));
   return j.dump(2) + "\n";
 }
 
