@@ -81,8 +81,8 @@ void print_daemon_error(const Error& e) {
   }
   // msgtapd cannot start without the module: say that first.
   if (auto sock = genl::Socket::open(); !sock && sock.error().code == ENOENT)
-    print_error(e.message + "; " + std::string(genl::kModuleNotLoaded) + ", then " +
-                std::string(kStartHint));
+    print_error(e.message + "; " + std::string(genl::kModuleNotLoaded) +
+                ", then start msgtapd with `systemctl start msgtapd`");
   else
     print_error(e.message + ": " + std::string(kStartHint));
 }
