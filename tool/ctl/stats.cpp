@@ -59,7 +59,7 @@ int show_queue(const Options& options) {
 
 void configure_stats(CLI::App& sub, Options& options) {
   sub.add_flag("--json", options.json, "print JSON instead of text");
-  sub.add_option("queue", options.queue,
+  sub.add_option("QUEUE", options.queue,
                  "one queue: MSQID, or IPCNS:MSQID when the msqid is in several IPC namespaces");
 }
 
