@@ -75,6 +75,7 @@ TEST(Json, ExactSchemaOneDocument) {
     "schema": 1,
     "timestamp": 1732700000.25,
     "stats_since": 0.0,
+    "boot_id": "",
     "daemon": {"events_received": 5, "batches_received": 2, "seq_gaps": 1,
                "socket_overruns": 1, "socket_drops": 0, "malformed": 0,
                "unknown_attributes": 4},
@@ -165,6 +166,7 @@ TEST(Json, ReadsBackEveryQueueField) {
   base.queues[{4026531839U, 3}] = {10, 1000, 0};
   stats::Snapshot s = make_sample_snapshot(agg, &base);
   s.stats_since = 1732690000;
+  s.boot_id = "0f4d3c1e-8a27-4e7b-9d0c-6b5a4f3e2d1c";
   ASSERT_EQ(s.queues.size(), 2U);
   EXPECT_DOUBLE_EQ(s.queues[0].rates.sends_per_s, 3.0);  // 40 ok, 10 of them before the base
   EXPECT_TRUE(s.queues[1].stats.send.mtypes_distinct.saturated());

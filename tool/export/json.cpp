@@ -336,6 +336,7 @@ ordered_json snapshot_to_json(const stats::Snapshot& s) {
   j["schema"] = kSchemaVersion;
   j["timestamp"] = s.timestamp;
   j["stats_since"] = s.stats_since;
+  j["boot_id"] = s.boot_id;
   j["daemon"] = daemon_to_json(s.daemon);
   j["kernel"] = kernel_to_json(s.kernel);
   j["loss"] = loss_to_json(s.loss);
@@ -360,6 +361,7 @@ Result<stats::Snapshot> snapshot_from_json(const ordered_json& j) {
     stats::Snapshot s;
     s.timestamp = get<double>(j, "timestamp");
     s.stats_since = get<double>(j, "stats_since");
+    s.boot_id = get<std::string>(j, "boot_id");
     auto daemon = daemon_from_json(j.at("daemon"));
     if (!daemon) return daemon.error();
     s.daemon = *daemon;
