@@ -140,6 +140,15 @@ awk -v ns="$ns1" -v id="$idq" '
 	END { exit !ok }' /tmp/queues.txt ||
 	fail "queues: msqid $idq does not show key 0x006d7467, owner 65534, perms 640"
 echo "ok: queues shows msqid $idq with key 0x006d7467, owner 65534, perms 640"
+# The workloads removed their queues; msgtapd looks in this namespace (the
+# second one is gone with its last process, so there it cannot tell).
+for id in $(sed -n 's/.*{"msqid": \([0-9][0-9]*\),.*/\1/p' /tmp/t1.json /tmp/ti.json); do
+	awk -v ns="$ns1" -v id="$id" '
+		$1 == "IPCNS" { for (i = 1; i <= NF; i++) col[$i] = i; next }
+		$col["IPCNS"] == ns && $col["MSQID"] == id && $NF == "removed" { ok = 1 }  # LAST is two words
+		END { exit !ok }' /tmp/queues.txt || fail "queues: msqid $id is not marked removed"
+done
+echo "ok: queues marks the workloads' removed queues"
 exits_with 0 "msgtapctl queues --json" msgtapctl queues --json
 json_doc /tmp/out
 check_eq "queues in queues --json" "$nqueues" "$(grep -c '"msqid":' /tmp/out)"
