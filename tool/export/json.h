@@ -28,12 +28,18 @@ Result<stats::DaemonCounters> daemon_from_json(const nlohmann::ordered_json& j);
 nlohmann::ordered_json loss_to_json(const stats::Loss& loss);
 Result<stats::Loss> loss_from_json(const nlohmann::ordered_json& j);
 
+// The document as a json value (parsed back from render_json: for tests
+// and tools, not the daemon's hot path).
 nlohmann::ordered_json snapshot_to_json(const stats::Snapshot& snapshot);
 Result<stats::Snapshot> snapshot_from_json(const nlohmann::ordered_json& j);
 
-// The document as written to the --json file and sent to clients: indented,
-// ending in a newline.
-std::string render_json(const stats::Snapshot& snapshot);
+enum class JsonStyle {
+  document,  // the --json file and answers: a top-level member or a queue a line
+  line,      // one line, for JSON lines
+};
+// The document, ending in a newline. Strings that are not valid UTF-8 (a
+// comm may hold any bytes) have those bytes written as \u00XX.
+std::string render_json(const stats::Snapshot& snapshot, JsonStyle style = JsonStyle::document);
 
 // Writes @data to a temporary file in @path's directory, fsyncs it, and
 // renames it over @path (then fsyncs the directory): readers see the old or
