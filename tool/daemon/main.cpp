@@ -18,6 +18,9 @@
 //                                      |
 //                                      +--> round done: Snapshot --> JSON file, clients
 //
+// The Prometheus /metrics endpoint (http_server.h) is one more listener
+// whose clients wait for a round the same way.
+//
 // Why one loop: an answer is exact only because the code that reads the
 // netlink socket in order is the code that decides when to take the snapshot
 // (after the FLUSH ack, every earlier event has been read). A single owner of
@@ -36,6 +39,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -45,9 +49,11 @@
 #include "common/fd.h"
 #include "common/log.h"
 #include "daemon/control_server.h"
+#include "daemon/http_server.h"
 #include "daemon/receive.h"
 #include "daemon/sync.h"
 #include "export/json.h"
+#include "export/prometheus.h"
 #include "export/text.h"
 #include "genl/socket.h"
 #include "stats/aggregate.h"
@@ -74,16 +80,35 @@ struct Options {
   std::string json_path = "/var/lib/msgtap/stats.json";
   double interval_s = 10;
   int rcvbuf = genl::kDefaultRcvbuf;
+  std::string metrics_listen = "127.0.0.1:9464";
+  std::optional<ListenAddress> metrics_address;  // parsed metrics_listen; none: no server
+  std::string textfile;                          // Prometheus text for node_exporter, "" for none
+  std::string json_lines;  // a compact JSON line appended per interval, "" for none
 };
 
 // epoll tags; clients use their id, from kFirstClient on.
-enum : uint64_t { kTagNetlink = 1, kTagSignal, kTagTimer, kTagListener, kFirstClient = 16 };
+// HTTP clients carry HttpServer::kTagBit.
+enum : uint64_t {
+  kTagNetlink = 1,
+  kTagSignal,
+  kTagTimer,
+  kTagListener,
+  kTagHttpListener,
+  kFirstClient = 16
+};
 // Waiters that are not clients.
 enum : WaiterId { kWaiterJson = 1, kWaiterShutdown = 2 };
 
 double unix_now() {
   using namespace std::chrono;
   return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+// The clock of the events' timestamps.
+uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
 }
 
 class Daemon {
@@ -103,6 +128,7 @@ class Daemon {
   stats::Snapshot snapshot();
   std::string status_document(const stats::Snapshot& snap) const;
   void write_json(const std::string& doc);
+  void write_interval_exports(const stats::Snapshot& snap, const std::string& prometheus);
 
   void read_signals();
   void accept_clients();
@@ -124,6 +150,8 @@ class Daemon {
   uint64_t logged_loss_ = 0;
 
   UniqueFd epoll_, signal_, timer_, listener_;
+  std::optional<HttpServer> http_;  // /metrics, unless --metrics-listen none
+  std::string last_export_error_;   // of --textfile and --json-lines
   std::map<uint64_t, ControlClient> clients_;
   uint64_t next_client_ = kFirstClient;
   bool json_queued_ = false;
@@ -203,6 +231,11 @@ Result<void> Daemon::start() {
                          std::pair{listener_.get(), uint64_t{kTagListener}}}) {
     if (auto r = add_fd(fd, tag, EPOLLIN); !r) return r;
   }
+  if (opt_.metrics_address) {
+    http_.emplace(epoll_.get(), kTagHttpListener);
+    if (auto r = http_->listen(*opt_.metrics_address); !r) return r;
+    log(Priority::info, "serving Prometheus metrics on http://{}/metrics", opt_.metrics_listen);
+  }
   log(Priority::info, "control socket {}; writing {} every {} s", opt_.socket_path, opt_.json_path,
       opt_.interval_s);
   request_round(kWaiterJson);  // a first document right away; shows a bad --json path early
@@ -235,14 +268,21 @@ int Daemon::run() {
         case kTagListener:
           accept_clients();
           break;
+        case kTagHttpListener:
+          http_->on_listener();
+          break;
         default:
-          client_event(tag, events[i].events);
+          if (!HttpServer::owns(tag))
+            client_event(tag, events[i].events);
+          else if (auto id = http_->on_event(tag, events[i].events))
+            request_round(*id);
           break;
       }
     }
     const auto now = Clock::now();
     drive(syncer_.on_tick(now));
     expire_clients(now);
+    if (http_) http_->expire(now);
   }
 
   // The last snapshot is written; leave. Events that arrive meanwhile are
@@ -349,6 +389,10 @@ void Daemon::finish_round(bool ok) {
   // counters of the last good round; clients get the error instead.
   const stats::Snapshot snap = snapshot();
   const std::string doc = exporter::render_json(snap);
+  const std::string prometheus =
+      http_ || !opt_.textfile.empty()
+          ? exporter::render_prometheus(snap, {MSGTAP_VERSION, monotonic_ns()})
+          : std::string();
   if (ok && snap.loss.total() > logged_loss_) {
     logged_loss_ = snap.loss.total();
     std::string line = exporter::render_loss(snap.loss);
@@ -367,12 +411,16 @@ void Daemon::finish_round(bool ok) {
     if (id == kWaiterJson) {
       json_queued_ = false;
       write_json(doc);
+      write_interval_exports(snap, prometheus);
       written = true;
     } else if (id == kWaiterShutdown) {
       write_json(doc);
+      write_interval_exports(snap, prometheus);
       written = true;
       final_ok_ = ok && last_json_error_.empty();
       quit_ = true;
+    } else if (HttpServer::owns(id)) {
+      http_->answer(id, ok, ok ? prometheus : syncer_.failure());
     } else if (clients_.count(id)) {
       if (!ok)
         answer(id, control::encode_error(syncer_.failure()));
@@ -432,6 +480,26 @@ void Daemon::write_json(const std::string& doc) {
   last_json_error_ = r.error().message;
 }
 
+void Daemon::write_interval_exports(const stats::Snapshot& snap, const std::string& prometheus) {
+  std::string error;
+  if (!opt_.textfile.empty()) {
+    // node_exporter runs as another user and must read it.
+    if (auto r = exporter::write_file_atomically(opt_.textfile, prometheus, 0644); !r)
+      error = r.error().message;
+  }
+  if (!opt_.json_lines.empty()) {
+    // Opened per line, so a log rotation that renames the file is followed.
+    const std::string line = exporter::snapshot_to_json(snap).dump() + "\n";
+    UniqueFd fd(::open(opt_.json_lines.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+    // One write: with O_APPEND a line lands whole or, on a full disk, short.
+    if (!fd.valid() ||
+        ::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+      error = fmt::format("cannot append to {}: {}", opt_.json_lines, std::strerror(errno));
+  }
+  if (!error.empty() && error != last_export_error_) log(Priority::err, "{}", error);
+  last_export_error_ = error;
+}
+
 void Daemon::read_signals() {
   signalfd_siginfo si{};
   while (::read(signal_.get(), &si, sizeof(si)) == static_cast<ssize_t>(sizeof(si))) {
@@ -455,6 +523,7 @@ void Daemon::begin_shutdown() {
   epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listener_.get(), nullptr);
   listener_.reset();
   ::unlink(opt_.socket_path.c_str());
+  if (http_) http_->stop_accepting();
   syncer_.enqueue(kWaiterShutdown);
   drive(syncer_.start(Clock::now()));
 }
@@ -545,6 +614,7 @@ void Daemon::expire_clients(Clock::time_point now) {
 
 int Daemon::epoll_timeout(Clock::time_point now) const {
   std::optional<Clock::time_point> next = syncer_.deadline();
+  if (auto h = http_ ? http_->next_deadline() : std::nullopt; h && (!next || *h < *next)) next = h;
   for (const auto& [id, c] : clients_)
     if (c.state != ControlClient::State::waiting && (!next || c.deadline < *next))
       next = c.deadline;
@@ -575,12 +645,27 @@ int run_main(int argc, char** argv) {
   app.add_option("--rcvbuf", opt.rcvbuf, "netlink receive buffer in bytes")
       ->capture_default_str()
       ->check(CLI::Range(65536, 1 << 30));
+  app.add_option("--metrics-listen", opt.metrics_listen,
+                 "ADDRESS:PORT of the Prometheus /metrics endpoint ([::1]:9464 for IPv6), or "
+                 "none; every scrape is exact (it waits for a flush of the module)")
+      ->capture_default_str();
+  app.add_option("--textfile", opt.textfile,
+                 "also write the Prometheus text to this file (mode 0644) every interval, for "
+                 "node_exporter's textfile collector (name it *.prom)");
+  app.add_option("--json-lines", opt.json_lines,
+                 "append the snapshot as one compact JSON line to this file every interval");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitUsage;
   }
+  auto metrics = parse_listen_address(opt.metrics_listen, "--metrics-listen");
+  if (!metrics) {
+    log(Priority::err, "{}", metrics.error().message);
+    return kExitUsage;
+  }
+  opt.metrics_address = std::move(*metrics);
 
   // Signals become signalfd reads; block them before anything can race.
   sigset_t mask;
