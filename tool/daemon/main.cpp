@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -389,8 +390,11 @@ void Daemon::finish_round(bool ok) {
   // counters of the last good round; clients get the error instead.
   const stats::Snapshot snap = snapshot();
   const std::string doc = exporter::render_json(snap);
+  // Rendered once for every scrape of the round and the textfile, and only
+  // when one of them is there.
+  const bool scraped = std::any_of(waiters.begin(), waiters.end(), HttpServer::owns);
   const std::string prometheus =
-      http_ || !opt_.textfile.empty()
+      scraped || !opt_.textfile.empty()
           ? exporter::render_prometheus(snap, {MSGTAP_VERSION, monotonic_ns()})
           : std::string();
   if (ok && snap.loss.total() > logged_loss_) {
