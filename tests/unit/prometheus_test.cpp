@@ -42,11 +42,11 @@ bool has_line(const std::string& text, const std::string& line) {
 // The family a sample line belongs to: its name, less a histogram suffix
 // when the family is a histogram.
 std::string family_of(const std::string& sample, const std::map<std::string, std::string>& types) {
-  const std::string name = sample.substr(0, sample.find_first_of("{ "));
+  std::string name = sample.substr(0, sample.find_first_of("{ "));
   for (const char* suffix : {"_bucket", "_sum", "_count"}) {
     const std::string s(suffix);
     if (name.size() > s.size() && name.ends_with(s)) {
-      const std::string base = name.substr(0, name.size() - s.size());
+      std::string base = name.substr(0, name.size() - s.size());
       auto it = types.find(base);
       if (it != types.end() && it->second == "histogram") return base;
     }

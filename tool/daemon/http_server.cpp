@@ -166,7 +166,7 @@ void HttpServer::stop_accepting() {
   listener_.reset();
 }
 
-void HttpServer::watch(int fd, uint64_t tag, uint32_t events, int op) {
+void HttpServer::watch(int fd, uint64_t tag, uint32_t events, int op) const {
   epoll_event ev{};
   ev.events = events;
   ev.data.u64 = tag;

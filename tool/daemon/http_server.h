@@ -100,7 +100,7 @@ class HttpServer {
   // Writes what it can; true when done (or the peer is gone): then drop.
   static bool flush(Client& c);
   void drop(uint64_t id);
-  void watch(int fd, uint64_t tag, uint32_t events, int op);
+  void watch(int fd, uint64_t tag, uint32_t events, int op) const;
 
   int epoll_;
   uint64_t listener_tag_;
