@@ -10,6 +10,7 @@
 // inode numbers are reused once a namespace dies, and so are msqids in fresh
 // namespaces. Exit status: 0 all equal, 1 a mismatch, 2 unusable input.
 
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -298,8 +299,66 @@ void usage(std::FILE* out) {
       "and any loss (kernel drops, missed probes, sequence gaps, socket drops,\n"
       "events_queued != events_received) are mismatches.\n"
       "\n"
-      "Exit status: 0 all equal, 1 a mismatch, 2 unusable input.\n",
+      "Exit status: 0 all equal, 1 a mismatch, 2 unusable input.\n"
+      "\n"
+      "usage: msgtap-verify --get SNAP.json PATH\n"
+      "\n"
+      "Prints one value of the snapshot, for scenario scripts without jq. PATH\n"
+      "is dotted; queues[NS:MSQID] selects a queue, a number an array element:\n"
+      "queues[4026531839:0].live.qnum, queues[1:0].senders.top.0.tgid,\n"
+      "retired.queues. Exit status 1 if there is no such value.\n",
       out);
+}
+
+// --get: the value at @path, or nullptr if there is none.
+const json* lookup(const json& root, std::string_view path) {
+  const json* node = &root;
+  while (!path.empty()) {
+    const size_t dot = path.find('.');
+    std::string_view part = path.substr(0, dot);
+    path = dot == std::string_view::npos ? std::string_view() : path.substr(dot + 1);
+    if (part.starts_with("queues[") && part.ends_with("]")) {
+      const std::string sel(part.substr(7, part.size() - 8));
+      const size_t colon = sel.find(':');
+      if (colon == std::string::npos || !node->contains("queues")) return nullptr;
+      const json* found = nullptr;
+      for (const json& q : (*node)["queues"])
+        if (std::to_string(q.value("ipc_ns", std::uint64_t{0})) == sel.substr(0, colon) &&
+            std::to_string(q.value("msqid", std::int64_t{-1})) == sel.substr(colon + 1))
+          found = &q;
+      if (!found) return nullptr;
+      node = found;
+      continue;
+    }
+    if (node->is_array()) {  // an index: senders.top.0.tgid
+      size_t i = 0;
+      auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), i);
+      if (ec != std::errc() || end != part.data() + part.size() || i >= node->size())
+        return nullptr;
+      node = &(*node)[i];
+      continue;
+    }
+    if (!node->is_object() || !node->contains(part)) return nullptr;
+    node = &(*node)[std::string(part)];
+  }
+  return node;
+}
+
+int get_value(const std::string& snapshot, std::string_view path) {
+  try {
+    const json snap = load(snapshot);
+    const json* v = lookup(snap, path);
+    if (!v) {
+      std::fprintf(stderr, "msgtap-verify: %s has no %.*s\n", snapshot.c_str(),
+                   static_cast<int>(path.size()), path.data());
+      return 1;
+    }
+    std::cout << (v->is_string() ? v->get<std::string>() : v->dump()) << '\n';
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "msgtap-verify: %s\n", e.what());
+    return 2;
+  }
 }
 
 }  // namespace
@@ -308,6 +367,7 @@ int main(int argc, char** argv) {
   std::string snapshot;
   std::vector<std::string> truths;
 
+  if (argc == 4 && std::string_view(argv[1]) == "--get") return get_value(argv[2], argv[3]);
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "-h" || arg == "--help") {

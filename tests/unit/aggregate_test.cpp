@@ -3,6 +3,7 @@
 #include "stats/aggregate.h"
 
 #include <gtest/gtest.h>
+#include <sys/ipc.h>
 
 #include <cerrno>
 
@@ -127,6 +128,63 @@ TEST(Aggregator, RetireHookRemovesSelectedQueues) {
   EXPECT_EQ(n, 1U);
   ASSERT_EQ(agg.queues().size(), 1U);
   EXPECT_EQ(agg.queues().begin()->first.msqid, 2);
+}
+
+}  // namespace
+}  // namespace msgtap::stats
+
+namespace msgtap::stats {
+namespace {
+
+TEST(Aggregator, DistributionsIdentityAndNowaitFailures) {
+  Aggregator agg;
+  msgtap_send_event known = testing::make_event(
+      {.msqid = 2, .msgsz = 64, .duration_ns = 3000, .mtype = 9, .tgid = 40, .comm = "producer"});
+  known.flags |= MSGTAP_EVF_QUEUE_KNOWN;
+  known.key = 0x1234;
+  known.q_uid = 1000;
+  known.q_gid = 100;
+  known.q_mode = 0640;
+  agg.add_send(known);
+  agg.add_send(testing::make_event({.msqid = 2,
+                                    .result = -EAGAIN,
+                                    .duration_ns = 100,
+                                    .mtype = 9,
+                                    .tgid = 41,
+                                    .msgflg = IPC_NOWAIT}));
+  agg.add_send(testing::make_event({.msqid = 2, .result = -EAGAIN, .mtype = 9, .tgid = 41}));
+  // EARLY: failed before the kernel read the message; its mtype means nothing.
+  agg.add_send(testing::make_event(
+      {.msqid = 2, .result = -EFAULT, .flags = MSGTAP_EVF_EARLY, .mtype = 0, .tgid = 41}));
+
+  const QueueStats& q = agg.queues().at({4026531839U, 2});
+  EXPECT_EQ(q.identity, (QueueIdentity{true, 0x1234, 1000, 100, 0640}));
+  EXPECT_EQ(q.send.nowait_failures, 1U);
+  EXPECT_EQ(q.send.size_bytes.count(), 1U);    // successful sends only
+  EXPECT_EQ(q.send.size_bytes.bucket(6), 1U);  // (32, 64]
+  EXPECT_EQ(q.send.latency_ns.count(), 4U);    // every call
+  EXPECT_EQ(q.send.latency_ns.sum(), 3100U);
+  EXPECT_EQ(q.send.mtypes.total(), 3U);
+  EXPECT_EQ(q.send.mtypes_distinct.count(), 1U);
+  EXPECT_EQ(q.send.senders.sorted().front(), (TopK::Entry{41, 3, 0}));
+  EXPECT_EQ(q.send.sender_info.at(40).comm, "producer");
+  EXPECT_EQ(q.last_tgid, 41U);
+}
+
+TEST(Aggregator, RetiredQueuesKeepTheTotalsAndResetForgetsAll) {
+  Aggregator agg;
+  for (int i = 0; i < 3; ++i) agg.add_send(testing::make_event({.msqid = 1, .msgsz = 10}));
+  agg.add_send(testing::make_event({.msqid = 1, .result = -EIDRM}));
+  agg.add_send(testing::make_event({.msqid = 2, .msgsz = 5}));
+  EXPECT_EQ(agg.retire_if([](const QueueKey& k, const QueueStats&) { return k.msqid == 1; }), 1U);
+  EXPECT_EQ(agg.retired(), (RetiredTotals{1, 3, 30, 1}));
+  ASSERT_EQ(agg.queues().size(), 1U);
+  // The lookup cache must not point at the retired queue.
+  agg.add_send(testing::make_event({.msqid = 1, .msgsz = 7}));
+  EXPECT_EQ(agg.queues().at({4026531839U, 1}).send.sends_ok, 1U);
+  agg.reset();
+  EXPECT_TRUE(agg.queues().empty());
+  EXPECT_EQ(agg.retired(), RetiredTotals{});
 }
 
 }  // namespace

@@ -35,6 +35,8 @@ genl::KernelStats sample_kernel() {
   return k;
 }
 
+stats::Snapshot make_sample_snapshot(const stats::Aggregator& agg, const stats::RateBase* base);
+
 stats::Snapshot sample_snapshot() {
   stats::Aggregator agg;
   agg.add_send(make_event({.msqid = 5, .msgsz = 10, .ts_ns = 100}));
@@ -43,6 +45,10 @@ stats::Snapshot sample_snapshot() {
   agg.add_send(make_event({.msqid = 5, .result = -13, .flags = MSGTAP_EVF_COMPAT, .ts_ns = 200}));
   agg.add_send(make_event({.msqid = 5, .result = -13, .ts_ns = 250}));
   agg.add_send(make_event({.ipc_ns = 1, .msqid = 9, .msgsz = 3, .ts_ns = 50}));
+  return make_sample_snapshot(agg, nullptr);
+}
+
+stats::Snapshot make_sample_snapshot(const stats::Aggregator& agg, const stats::RateBase* base) {
   stats::DaemonCounters d{.events_received = 5,
                           .batches_received = 2,
                           .seq_gaps = 1,
@@ -50,7 +56,7 @@ stats::Snapshot sample_snapshot() {
                           .socket_drops = 0,
                           .malformed = 0,
                           .unknown_attributes = 4};
-  return stats::make_snapshot(1732700000.25, d, sample_kernel(), agg);
+  return stats::make_snapshot(1732700000.25, d, sample_kernel(), agg, base);
 }
 
 TEST(Loss, SumsTheLossesOnly) {
@@ -68,6 +74,8 @@ TEST(Json, ExactSchemaOneDocument) {
   const ordered_json expected = ordered_json::parse(R"({
     "schema": 1,
     "timestamp": 1732700000.25,
+    "stats_since": 0.0,
+    "boot_id": "",
     "daemon": {"events_received": 5, "batches_received": 2, "seq_gaps": 1,
                "socket_overruns": 1, "socket_drops": 0, "malformed": 0,
                "unknown_attributes": 4},
@@ -81,13 +89,37 @@ TEST(Json, ExactSchemaOneDocument) {
              "kernel_undeliverable": 0, "probe_missed": 1,
              "seq_gaps": 1},
     "queues": [
-      {"ipc_ns": 1, "msqid": 9, "sends_ok": 1, "bytes_ok": 3, "sends_failed": 0,
-       "errors": {}, "sends_slept": 0, "slept_ns": 0, "compat_sends": 0,
-       "first_seen_ns": 50, "last_seen_ns": 50},
-      {"ipc_ns": 4026531839, "msqid": 5, "sends_ok": 1, "bytes_ok": 10, "sends_failed": 3,
-       "errors": {"EAGAIN": 1, "EACCES": 2}, "sends_slept": 1, "slept_ns": 1500,
-       "compat_sends": 1, "first_seen_ns": 100, "last_seen_ns": 300}
-    ]
+      {"ipc_ns": 1, "msqid": 9, "identity_known": false, "key": 0, "uid": 0, "gid": 0,
+       "mode": 0, "sends_ok": 1, "bytes_ok": 3, "sends_failed": 0, "errors": {},
+       "nowait_failures": 0, "sends_slept": 0, "slept_ns": 0, "compat_sends": 0,
+       "first_seen_ns": 50, "last_seen_ns": 50, "last_tgid": 0, "removed_at": 0.0,
+       "live": {"state": "unknown", "qnum": 0, "cbytes": 0, "qbytes": 0, "fill": null,
+                "checked_at": 0.0, "note": ""},
+       "rates": {"interval_s": 0.0, "sends_per_s": 0.0, "bytes_per_s": 0.0,
+                 "failures_per_s": 0.0},
+       "size_bytes": {"count": 1, "sum": 3, "buckets": [[4, 1]]},
+       "latency_ns": {"count": 1, "sum": 0, "buckets": [[1, 1]]},
+       "mtypes": {"total": 1, "distinct": 1, "distinct_saturated": false, "seen": [1],
+                  "top": [{"mtype": 1, "count": 1, "error": 0}]},
+       "senders": {"total": 1, "distinct": 1, "distinct_saturated": false, "seen": [0],
+                   "top": [{"tgid": 0, "comm": "", "uid": 0, "count": 1, "error": 0}]}},
+      {"ipc_ns": 4026531839, "msqid": 5, "identity_known": false, "key": 0, "uid": 0,
+       "gid": 0, "mode": 0, "sends_ok": 1, "bytes_ok": 10, "sends_failed": 3,
+       "errors": {"EAGAIN": 1, "EACCES": 2}, "nowait_failures": 0, "sends_slept": 1,
+       "slept_ns": 1500, "compat_sends": 1, "first_seen_ns": 100, "last_seen_ns": 300,
+       "last_tgid": 0, "removed_at": 0.0,
+       "live": {"state": "unknown", "qnum": 0, "cbytes": 0, "qbytes": 0, "fill": null,
+                "checked_at": 0.0, "note": ""},
+       "rates": {"interval_s": 0.0, "sends_per_s": 0.0, "bytes_per_s": 0.0,
+                 "failures_per_s": 0.0},
+       "size_bytes": {"count": 1, "sum": 10, "buckets": [[16, 1]]},
+       "latency_ns": {"count": 4, "sum": 1500, "buckets": [[1, 3], [2048, 1]]},
+       "mtypes": {"total": 4, "distinct": 1, "distinct_saturated": false, "seen": [1],
+                  "top": [{"mtype": 1, "count": 4, "error": 0}]},
+       "senders": {"total": 4, "distinct": 1, "distinct_saturated": false, "seen": [0],
+                   "top": [{"tgid": 0, "comm": "", "uid": 0, "count": 4, "error": 0}]}}
+    ],
+    "retired": {"queues": 0, "sends_ok": 0, "bytes_ok": 0, "sends_failed": 0}
   })");
   const ordered_json got = snapshot_to_json(sample_snapshot());
   // ordered_json compares member order too: the document reads in schema order.
@@ -106,6 +138,49 @@ TEST(Json, ReadsBackWhatItWrites) {
   // The snapshot document keeps to schema 1's kernel members.
   expected.kernel.counters.pop_back();
   expected.kernel.enabled.reset();
+  EXPECT_EQ(*back, expected);
+}
+
+// Every field of the model survives the document: msgtapctl renders from
+// it, and a restarted msgtapd continues from it.
+TEST(Json, ReadsBackEveryQueueField) {
+  stats::Aggregator agg;
+  for (int i = 0; i < 40; ++i)
+    agg.add_send(make_event({.msqid = 3,
+                             .msgsz = static_cast<uint64_t>(i * 100),
+                             .duration_ns = static_cast<uint64_t>(i) << 10,
+                             .ts_ns = static_cast<uint64_t>(1000 + i),
+                             .mtype = i % 20 + 1,
+                             .tgid = static_cast<uint32_t>(100 + i % 18),
+                             .comm = "sender"}));
+  agg.add_send(make_event({.msqid = 3, .result = -11, .mtype = -5, .msgflg = 04000}));
+  for (int i = 0; i < 70; ++i)  // saturates the distinct counters
+    agg.add_send(make_event({.msqid = 4, .mtype = 1000 + i, .tgid = static_cast<uint32_t>(i)}));
+  auto& q = agg.queues().at({4026531839U, 3});
+  q.identity = {true, 0x1234, 1000, 1001, 0640};
+  q.live = {stats::QueueLive::State::present, 3, 300, 16384, 1732700000.5, ""};
+  q.removed_at = 1732700001.5;
+  agg.retire_if([](const stats::QueueKey& k, const stats::QueueStats&) { return k.msqid == 5; });
+  stats::RateBase base;
+  base.timestamp = 1732699990.25;
+  base.queues[{4026531839U, 3}] = {10, 1000, 0};
+  stats::Snapshot s = make_sample_snapshot(agg, &base);
+  s.stats_since = 1732690000;
+  s.boot_id = "0f4d3c1e-8a27-4e7b-9d0c-6b5a4f3e2d1c";
+  ASSERT_EQ(s.queues.size(), 2U);
+  EXPECT_DOUBLE_EQ(s.queues[0].rates.sends_per_s, 3.0);  // 40 ok, 10 of them before the base
+  EXPECT_TRUE(s.queues[1].stats.send.mtypes_distinct.saturated());
+
+  const ordered_json j = snapshot_to_json(s);
+  EXPECT_EQ(j["queues"][0]["live"]["fill"].get<double>(), 300.0 / 16384);
+  EXPECT_EQ(j["queues"][0]["mtypes"]["top"].size(), stats::TopK::kCapacity);
+  auto back = snapshot_from_json(ordered_json::parse(j.dump()));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  stats::Snapshot expected = s;
+  expected.kernel.counters.pop_back();
+  expected.kernel.enabled.reset();
+  for (auto& row : expected.queues) row.stats.send.prune_sender_info();
+  EXPECT_EQ(back->queues, expected.queues);
   EXPECT_EQ(*back, expected);
 }
 

@@ -5,6 +5,7 @@
 #include <linux/msgtap.h>
 
 #include <cstdint>
+#include <cstring>
 
 namespace msgtap::testing {
 
@@ -18,6 +19,10 @@ struct Ev {
   uint64_t ts_ns = 1000;
   uint32_t cpu = 0;
   uint64_t seq = 1;
+  int64_t mtype = 1;
+  uint32_t tgid = 0;
+  int32_t msgflg = 0;
+  const char* comm = "";
 };
 
 inline msgtap_send_event make_event(const Ev& e) {
@@ -31,7 +36,11 @@ inline msgtap_send_event make_event(const Ev& e) {
   ev.ts_ns = e.ts_ns;
   ev.cpu = e.cpu;
   ev.seq = e.seq;
-  ev.mtype = 1;
+  ev.mtype = e.mtype;
+  ev.tgid = e.tgid;
+  ev.tid = e.tgid;
+  ev.msgflg = e.msgflg;
+  std::strncpy(ev.comm, e.comm, sizeof(ev.comm));
   return ev;
 }
 

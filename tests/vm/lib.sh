@@ -85,9 +85,12 @@ msgtap_loaded() {
 # daemon_start [ARG...]: starts msgtapd in the background with the test
 # socket, JSON file and a 1 s interval, then waits (10 s at most) until it
 # answers `msgtapctl status` itself. Its output goes to $MSGTAPD_LOG.
+# A new msgtapd continues from the JSON file an earlier one left in this
+# boot; scenarios start from zero unless MSGTAP_KEEP_STATE=1.
 daemon_start() {
 	need msgtapd msgtapctl
 	mkdir -p $MSGTAP_RUN
+	[ "${MSGTAP_KEEP_STATE:-}" = 1 ] || rm -f $MSGTAP_JSON
 	msgtapd --socket $MSGTAP_SOCKET --json $MSGTAP_JSON --interval 1 "$@" \
 		>$MSGTAPD_LOG 2>&1 &
 	MSGTAPD_PID=$!

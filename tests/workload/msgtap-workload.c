@@ -104,9 +104,10 @@ static long msgmax, msgmnb;
 static uint32_t rng_state;
 static unsigned long seed = 1;
 
-enum mode { MODE_MIX, MODE_SIMPLE, MODE_BLOCKED, MODE_FLOOD, MODE_IDENTITY };
+enum mode { MODE_MIX, MODE_SIMPLE, MODE_BLOCKED, MODE_FLOOD, MODE_IDENTITY,
+	    MODE_HOLD };
 static const char *const mode_names[] = { "mix", "simple", "blocked", "flood",
-					  "identity" };
+					  "identity", "hold" };
 enum then { THEN_DRAIN, THEN_RMID, THEN_SIGNAL, THEN_STOPCONT };
 static const char *const then_names[] = { "drain", "rmid", "signal",
 					  "stopcont" };
@@ -931,6 +932,27 @@ static void mode_identity(key_t key, uid_t uid, gid_t gid, int perm, int count)
 	free(m);
 }
 
+/*
+ * @count messages of 100 bytes left in a new queue (what msgctl reports as
+ * its depth while the test looks), then the queue is removed.
+ */
+static void mode_hold(int count)
+{
+	struct msgbuf_any *m = msg_alloc();
+	int q = new_queue();
+
+	for (int i = 0; i < count; i++) {
+		m->mtype = 1 + i % 3;
+		send_expect(q, m, 100, IPC_NOWAIT, 0, "hold");
+	}
+	snprintf(truth_extra, sizeof(truth_extra),
+		 " \"held\": {\"msqid\": %d, \"qnum\": %d, \"cbytes\": %d},\n", q,
+		 count, count * 100);
+	ready_and_go(q);
+	remove_queue(q);
+	free(m);
+}
+
 static int write_truth(const char *path)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
@@ -1008,8 +1030,12 @@ static void usage(FILE *out)
 		"                  create the queue with key K, IPC_SET its owner (default\n"
 		"                  65534:65534) and mode (default 0640); root sends N\n"
 		"                  (default 10), then the new owner N\n"
+		"  --mode hold [--count N]\n"
+		"                  leave N messages of 100 bytes (default 10) in a new\n"
+		"                  queue until --go, then remove it\n"
 		"  --ready FILE    once set up, write 'pid=P ipc_ns=N msqid=Q' to FILE\n"
 		"  --go FILE       then wait until FILE exists before going on\n"
+		"  --linger FILE   at the end, wait until FILE exists before exiting\n"
 		"\n"
 		"Exit status: 0 if every step behaved as expected, 1 if one deviated\n"
 		"(the truth file still records what happened), 2 on a usage error.\n");
@@ -1034,6 +1060,7 @@ int main(int argc, char **argv)
 		{ "perm", required_argument, NULL, 'p' },
 		{ "ready", required_argument, NULL, 'r' },
 		{ "go", required_argument, NULL, 'g' },
+		{ "linger", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -1044,7 +1071,7 @@ int main(int argc, char **argv)
 	int count = -1, fail = 0, senders = 1, perm = 0640;
 	enum then then = THEN_DRAIN;
 	double seconds = 2;
-	const char *until = NULL;
+	const char *until = NULL, *linger = NULL;
 	long long key = 0, num;
 	bool have_key = false;
 	unsigned owner_uid = 65534, owner_gid = 65534;
@@ -1142,6 +1169,9 @@ int main(int argc, char **argv)
 		case 'g':
 			go_path = optarg;
 			break;
+		case 'L':
+			linger = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -1194,6 +1224,9 @@ int main(int argc, char **argv)
 	case MODE_FLOOD:
 		mode_flood(senders, seconds, until);
 		break;
+	case MODE_HOLD:
+		mode_hold(count < 0 ? 10 : count);
+		break;
 	case MODE_IDENTITY:
 		if (!have_key) {
 			fprintf(stderr, "msgtap-workload: --mode identity needs --key\n");
@@ -1205,6 +1238,11 @@ int main(int argc, char **argv)
 	}
 
 	write_truth(truth);
+	/* Still in its IPC namespace after the queues are gone, so a test can
+	 * look at that namespace from outside through /proc/PID/ns/ipc. */
+	if (linger)
+		while (access(linger, F_OK) != 0)
+			sleep_ms(10);
 	if (deviations) {
 		fprintf(stderr, "msgtap-workload: %d step(s) deviated\n", deviations);
 		return 1;

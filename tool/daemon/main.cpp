@@ -42,15 +42,19 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 
 #include "common/control.h"
 #include "common/fd.h"
 #include "common/log.h"
+#include "common/notify.h"
 #include "daemon/control_server.h"
 #include "daemon/http_server.h"
+#include "daemon/queue_probe.h"
 #include "daemon/receive.h"
 #include "daemon/sync.h"
 #include "export/json.h"
@@ -76,16 +80,32 @@ constexpr size_t kMaxClients = 64;
 constexpr auto kClientIoTimeout = 10s;
 constexpr auto kBlockingCallTimeout = 5s;
 
+constexpr const char* kDefaultConfig = "/etc/msgtap/msgtapd.conf";
+
+// Every option is also a key of the config file (CLI11 INI: `interval = 5`);
+// the command line wins over the file.
 struct Options {
   std::string socket_path{control::kDefaultSocketPath};
   std::string json_path = "/var/lib/msgtap/stats.json";
   double interval_s = 10;
   int rcvbuf = genl::kDefaultRcvbuf;
+  double retire_after_s = 300;
+  bool restore = true;
   std::string metrics_listen = "127.0.0.1:9464";
   std::optional<ListenAddress> metrics_address;  // parsed metrics_listen; none: no server
   std::string textfile;                          // Prometheus text for node_exporter, "" for none
   std::string json_lines;  // a compact JSON line appended per interval, "" for none
 };
+
+// What parsing the command line and the config file gave: options, or an
+// exit status (help, version, or an error already printed).
+struct Parsed {
+  Options options;
+  std::optional<int> exit_code;
+  std::string config_path;
+  std::string error;  // for a reload, which must not print help or exit
+};
+Parsed parse_options(int argc, char** argv, bool reload);
 
 // epoll tags; clients use their id, from kFirstClient on.
 // HTTP clients carry HttpServer::kTagBit.
@@ -99,6 +119,13 @@ enum : uint64_t {
 };
 // Waiters that are not clients.
 enum : WaiterId { kWaiterJson = 1, kWaiterShutdown = 2 };
+
+std::string read_boot_id() {
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  std::getline(in, id);
+  return id;
+}
 
 double unix_now() {
   using namespace std::chrono;
@@ -114,8 +141,12 @@ uint64_t monotonic_ns() {
 
 class Daemon {
  public:
-  Daemon(Options options, genl::Socket sock)
-      : opt_(std::move(options)), sock_(std::move(sock)), receiver_(aggregator_) {}
+  Daemon(Options options, genl::Socket sock, int argc, char** argv)
+      : opt_(std::move(options)),
+        sock_(std::move(sock)),
+        receiver_(aggregator_),
+        argc_(argc),
+        argv_(argv) {}
 
   Result<void> start();
   int run();
@@ -130,6 +161,11 @@ class Daemon {
   std::string status_document(const stats::Snapshot& snap) const;
   void write_json(const std::string& doc);
   void write_interval_exports(const stats::Snapshot& snap, const std::string& prometheus);
+  void restore_state();
+  void retire_queues(double now);
+  void reload();
+  Result<void> arm_timer();
+  void notify(const std::string& state);
 
   void read_signals();
   void accept_clients();
@@ -145,6 +181,13 @@ class Daemon {
   genl::Socket sock_;
   stats::Aggregator aggregator_;
   Receiver receiver_;
+  QueueProber prober_;
+  stats::RateBase rate_base_;
+  bool have_rate_base_ = false;
+  double stats_since_ = 0;
+  std::string boot_id_;
+  int argc_;
+  char** argv_;
   Syncer syncer_;
   genl::KernelStats kernel_;  // from the last completed round
   uint64_t socket_drops_ = 0;
@@ -177,6 +220,8 @@ Result<void> Daemon::add_fd(int fd, uint64_t tag, uint32_t events) {
 }
 
 Result<void> Daemon::start() {
+  boot_id_ = read_boot_id();
+  restore_state();
   genl::Sink sink{[this](genl::Message& m) { handle(m); }, [this] { receiver_.on_overrun(); }};
   auto reg = sock_.call(MSGTAP_CMD_REGISTER, kBlockingCallTimeout, sink);
   if (!reg) {
@@ -217,14 +262,7 @@ Result<void> Daemon::start() {
   if (!epoll_.valid() || !signal_.valid() || !timer_.valid())
     return Error{errno, fmt::format("cannot set up the event loop: {}", std::strerror(errno))};
 
-  const auto period = std::chrono::duration_cast<std::chrono::nanoseconds>(
-      std::chrono::duration<double>(opt_.interval_s));
-  itimerspec its{};
-  its.it_interval.tv_sec = static_cast<time_t>(period.count() / 1'000'000'000);
-  its.it_interval.tv_nsec = static_cast<long>(period.count() % 1'000'000'000);
-  its.it_value = its.it_interval;
-  if (timerfd_settime(timer_.get(), 0, &its, nullptr) < 0)
-    return Error{errno, fmt::format("timerfd_settime: {}", std::strerror(errno))};
+  if (auto r = arm_timer(); !r) return r;
 
   for (auto [fd, tag] : {std::pair{sock_.fd(), uint64_t{kTagNetlink}},
                          std::pair{signal_.get(), uint64_t{kTagSignal}},
@@ -240,7 +278,75 @@ Result<void> Daemon::start() {
   log(Priority::info, "control socket {}; writing {} every {} s", opt_.socket_path, opt_.json_path,
       opt_.interval_s);
   request_round(kWaiterJson);  // a first document right away; shows a bad --json path early
+  notify(fmt::format("READY=1\nSTATUS=registered as listener (netlink port {})", sock_.portid()));
   return {};
+}
+
+Result<void> Daemon::arm_timer() {
+  const auto period = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::duration<double>(opt_.interval_s));
+  itimerspec its{};
+  its.it_interval.tv_sec = static_cast<time_t>(period.count() / 1'000'000'000);
+  its.it_interval.tv_nsec = static_cast<long>(period.count() % 1'000'000'000);
+  its.it_value = its.it_interval;
+  if (timerfd_settime(timer_.get(), 0, &its, nullptr) < 0)
+    return Error{errno, fmt::format("timerfd_settime: {}", std::strerror(errno))};
+  return {};
+}
+
+void Daemon::notify(const std::string& state) {
+  if (auto r = sd_notify_state(state); !r) log(Priority::warning, "{}", r.error().message);
+}
+
+// A restarted msgtapd (an upgrade, systemctl restart) continues the
+// per-queue numbers of the document its predecessor wrote last, if that was
+// in this boot: the kernel still holds those queues. Sends made while no
+// daemon ran are the kernel's drop_no_listener, not lost silently.
+void Daemon::restore_state() {
+  stats_since_ = unix_now();
+  if (!opt_.restore) return;
+  std::ifstream in(opt_.json_path);
+  if (!in) return;  // a first start
+  std::stringstream text;
+  text << in.rdbuf();
+  auto j = nlohmann::ordered_json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  auto snap = j.is_discarded() ? Result<stats::Snapshot>(Error{EPROTO, "not JSON"})
+                               : exporter::snapshot_from_json(j);
+  if (!snap) {
+    log(Priority::warning, "not continuing from {}: {}; starting from zero", opt_.json_path,
+        snap.error().message);
+    return;
+  }
+  if (snap->boot_id.empty() || snap->boot_id != boot_id_) {
+    log(Priority::info, "{} is from another boot: starting from zero", opt_.json_path);
+    return;
+  }
+  std::map<stats::QueueKey, stats::QueueStats> queues;
+  for (auto& row : snap->queues) queues.emplace(row.key, std::move(row.stats));
+  log(Priority::info, "continuing from {} (written {:.0f} s ago): {} queues", opt_.json_path,
+      unix_now() - snap->timestamp, queues.size());
+  aggregator_.restore(std::move(queues), snap->retired);
+  if (snap->stats_since > 0) stats_since_ = snap->stats_since;
+}
+
+void Daemon::retire_queues(double now) {
+  timespec mono{};
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  const uint64_t mono_ns =
+      static_cast<uint64_t>(mono.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(mono.tv_nsec);
+  const auto grace_ns = static_cast<uint64_t>(opt_.retire_after_s * 1e9);
+  const uint32_t home = prober_.home_ns();
+  const size_t n = aggregator_.retire_if([&](const stats::QueueKey& k, const stats::QueueStats& q) {
+    if (q.removed_at != 0) return now - q.removed_at >= opt_.retire_after_s;
+    // A namespace without any known process left (a stopped container) can
+    // no longer be looked into: its queues go once they have been idle as
+    // long as a removed queue is kept.
+    return k.ipc_ns != home && q.live.state == stats::QueueLive::State::unknown &&
+           mono_ns > q.last_seen_ns && mono_ns - q.last_seen_ns >= grace_ns;
+  });
+  if (n != 0)
+    log(Priority::info, "retired {} removed or unreachable queue(s), {} in all", n,
+        aggregator_.retired().queues);
 }
 
 int Daemon::run() {
@@ -379,7 +485,13 @@ stats::Snapshot Daemon::snapshot() {
     log(Priority::warning, "{}", drops.error().message);
   stats::DaemonCounters counters = receiver_.counters();
   counters.socket_drops = socket_drops_;
-  return stats::make_snapshot(unix_now(), counters, kernel_, aggregator_);
+  const double now = unix_now();
+  prober_.probe(aggregator_.queues(), now);
+  stats::Snapshot snap = stats::make_snapshot(now, counters, kernel_, aggregator_,
+                                              have_rate_base_ ? &rate_base_ : nullptr);
+  snap.stats_since = stats_since_;
+  snap.boot_id = boot_id_;
+  return snap;
 }
 
 void Daemon::finish_round(bool ok) {
@@ -417,6 +529,16 @@ void Daemon::finish_round(bool ok) {
       write_json(doc);
       write_interval_exports(snap, prometheus);
       written = true;
+      // Rates are per interval, and queues retire at interval ends, after a
+      // document has shown them removed.
+      rate_base_ = stats::make_rate_base(snap);
+      have_rate_base_ = true;
+      retire_queues(snap.timestamp);
+      notify(fmt::format("STATUS={} queues, {} events received, {}", snap.queues.size(),
+                         snap.daemon.events_received,
+                         snap.loss.nothing_lost()
+                             ? std::string("nothing lost")
+                             : fmt::format("{} events lost", snap.loss.total())));
     } else if (id == kWaiterShutdown) {
       write_json(doc);
       write_interval_exports(snap, prometheus);
@@ -452,9 +574,14 @@ std::string Daemon::status_document(const stats::Snapshot& snap) const {
   d["socket"] = opt_.socket_path;
   d["json"] = opt_.json_path;
   d["interval_s"] = opt_.interval_s;
+  d["retire_after_s"] = opt_.retire_after_s;
+  d["ipc_ns"] = prober_.home_ns();
+  d["queue_probe_error"] = prober_.last_error();
   d["rcvbuf"] = sock_.rcvbuf();
   d["uptime_s"] = std::chrono::duration<double>(Clock::now() - started_).count();
   d["queues"] = aggregator_.queues().size();
+  d["queues_retired"] = aggregator_.retired().queues;
+  d["stats_since"] = stats_since_;
   d["seq_regressions"] = receiver_.seq_regressions();
   d["sync_resends"] = syncer_.resends();
   d["flush_retries"] = syncer_.flush_retries();
@@ -508,7 +635,7 @@ void Daemon::read_signals() {
   signalfd_siginfo si{};
   while (::read(signal_.get(), &si, sizeof(si)) == static_cast<ssize_t>(sizeof(si))) {
     if (si.ssi_signo == SIGHUP) {
-      log(Priority::info, "SIGHUP: writing {}", opt_.json_path);
+      reload();
       request_round(kWaiterJson);
     } else if (!stopping_) {
       log(Priority::info, "{}: flushing, writing {} and unregistering",
@@ -521,7 +648,38 @@ void Daemon::read_signals() {
   }
 }
 
+// Applies what can change in a running daemon; the socket paths and the
+// receive buffer belong to sockets already open and need a restart.
+void Daemon::reload() {
+  notify("RELOADING=1");
+  Parsed p = parse_options(argc_, argv_, /*reload=*/true);
+  if (p.exit_code) {
+    log(Priority::err, "SIGHUP: keeping the running configuration: {}", p.error);
+    notify("READY=1");
+    return;
+  }
+  Options& n = p.options;
+  if (n.socket_path != opt_.socket_path || n.rcvbuf != opt_.rcvbuf ||
+      n.metrics_listen != opt_.metrics_listen)
+    log(Priority::warning,
+        "SIGHUP: socket, rcvbuf and metrics-listen changes take effect at the next restart");
+  n.socket_path = opt_.socket_path;
+  n.rcvbuf = opt_.rcvbuf;
+  n.metrics_listen = opt_.metrics_listen;
+  n.metrics_address = opt_.metrics_address;
+  const bool new_interval = n.interval_s != opt_.interval_s;
+  opt_ = std::move(n);
+  if (new_interval) {
+    if (auto r = arm_timer(); !r) log(Priority::err, "{}", r.error().message);
+    have_rate_base_ = false;  // the next interval starts the rates anew
+  }
+  log(Priority::info, "SIGHUP: reloaded {}; writing {} every {} s, retiring after {} s",
+      p.config_path, opt_.json_path, opt_.interval_s, opt_.retire_after_s);
+  notify("READY=1");
+}
+
 void Daemon::begin_shutdown() {
+  notify("STOPPING=1");
   stopping_ = true;
   // No new clients; those already waiting are answered by the last round.
   epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listener_.get(), nullptr);
@@ -629,16 +787,22 @@ int Daemon::epoll_timeout(Clock::time_point now) const {
       std::chrono::duration_cast<std::chrono::milliseconds>(*next - now).count() + 1);
 }
 
-int run_main(int argc, char** argv) {
-  set_log_ident("msgtapd");
-  Options opt;
+Parsed parse_options(int argc, char** argv, bool reload) {
+  Parsed p;
+  Options& opt = p.options;
   CLI::App app{
       "msgtapd: keeps exact per-queue statistics of SysV msgsnd(2) calls, as recorded by "
       "the msgtap kernel module, writes them as JSON and answers msgtapctl.\n"
-      "Needs CAP_NET_ADMIN (root). SIGTERM/SIGINT: flush, write the JSON a last time, "
-      "unregister, exit. SIGHUP: write the JSON now.",
+      "Needs CAP_NET_ADMIN, and CAP_SYS_ADMIN + CAP_SYS_PTRACE to read the depth of queues in "
+      "other IPC namespaces. Every option is also a key of the config file (`interval = 5`); "
+      "the command line wins.\n"
+      "SIGTERM/SIGINT: flush, write the JSON a last time, unregister, exit. SIGHUP: reload the "
+      "config file and write the JSON now.",
       "msgtapd"};
   app.set_version_flag("--version", MSGTAP_VERSION);
+  // A missing default file is fine; a missing file named with --config is not.
+  app.set_config("--config", kDefaultConfig, "config file (INI: key = value)", false);
+  app.allow_config_extras(false);  // a misspelt key is an error that names it
   app.add_option("--socket", opt.socket_path, "control socket for msgtapctl (mode 0600)")
       ->capture_default_str();
   app.add_option("--json", opt.json_path, "snapshot written atomically every interval")
@@ -649,6 +813,14 @@ int run_main(int argc, char** argv) {
   app.add_option("--rcvbuf", opt.rcvbuf, "netlink receive buffer in bytes")
       ->capture_default_str()
       ->check(CLI::Range(65536, 1 << 30));
+  app.add_option("--retire-after", opt.retire_after_s,
+                 "seconds a removed queue (or one in a namespace no process is known in, idle "
+                 "that long) is still shown before it is forgotten")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 365.0 * 86400));
+  app.add_flag("--restore,!--no-restore", opt.restore,
+               "continue the per-queue numbers of the --json file if it is from this boot")
+      ->capture_default_str();
   app.add_option("--metrics-listen", opt.metrics_listen,
                  "ADDRESS:PORT of the Prometheus /metrics endpoint ([::1]:9464 for IPv6), or "
                  "none; every scrape is exact (it waits for a flush of the module)")
@@ -661,15 +833,32 @@ int run_main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (reload) {
+      p.error = e.what();
+      p.exit_code = kExitUsage;
+      return p;
+    }
     const int rc = app.exit(e);
-    return rc == 0 ? kExitOk : kExitUsage;
+    p.exit_code = rc == 0 ? kExitOk : kExitUsage;
+    return p;
   }
+  p.config_path = app.get_config_ptr()->as<std::string>();
   auto metrics = parse_listen_address(opt.metrics_listen, "--metrics-listen");
   if (!metrics) {
-    log(Priority::err, "{}", metrics.error().message);
-    return kExitUsage;
+    if (!reload) log(Priority::err, "{}", metrics.error().message);
+    p.error = metrics.error().message;
+    p.exit_code = kExitUsage;
+    return p;
   }
   opt.metrics_address = std::move(*metrics);
+  return p;
+}
+
+int run_main(int argc, char** argv) {
+  set_log_ident("msgtapd");
+  Parsed parsed = parse_options(argc, argv, /*reload=*/false);
+  if (parsed.exit_code) return *parsed.exit_code;
+  Options opt = std::move(parsed.options);
 
   // Signals become signalfd reads; block them before anything can race.
   sigset_t mask;
@@ -685,7 +874,7 @@ int run_main(int argc, char** argv) {
     log(Priority::err, "{}", sock.error().message);
     return kExitRuntime;
   }
-  Daemon daemon(std::move(opt), std::move(*sock));
+  Daemon daemon(std::move(opt), std::move(*sock), argc, argv);
   if (auto r = daemon.start(); !r) {
     log(Priority::err, "{}", r.error().message);
     return kExitRuntime;

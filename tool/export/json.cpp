@@ -23,8 +23,9 @@ namespace {
 
 // The kernel counters of schema 1, in its order.
 constexpr std::array<std::string_view, 9> kKernelCounters = {
-    "probe_hits", "events_queued",    "drop_ring_full",    "drop_no_listener", "drop_undeliverable",
-    "delivery_nomem", "events_delivered", "batches_delivered", "delivery_retries",
+    "probe_hits",       "events_queued",      "drop_ring_full",
+    "drop_no_listener", "drop_undeliverable", "delivery_nomem",
+    "events_delivered", "batches_delivered",  "delivery_retries",
 };
 
 bool is_schema_counter(std::string_view name) {
@@ -42,23 +43,143 @@ Error bad_document(const std::exception& e) {
   return Error{EPROTO, fmt::format("malformed msgtap JSON document: {}", e.what())};
 }
 
+ordered_json histogram_to_json(const stats::Log2Histogram& h) {
+  ordered_json buckets = ordered_json::array();
+  for (int i = 0; i < stats::Log2Histogram::kBuckets; ++i)
+    if (h.bucket(i) != 0) buckets.push_back({stats::Log2Histogram::upper_bound(i), h.bucket(i)});
+  ordered_json j;
+  j["count"] = h.count();
+  j["sum"] = h.sum();
+  j["buckets"] = std::move(buckets);  // [upper bound (inclusive), count], non-empty ones
+  return j;
+}
+
+stats::Log2Histogram histogram_from_json(const ordered_json& j) {
+  stats::Log2Histogram h;
+  for (const auto& b : j.at("buckets")) {
+    const int i = stats::Log2Histogram::bucket_of(b.at(0).get<uint64_t>());
+    if (stats::Log2Histogram::upper_bound(i) != b.at(0).get<uint64_t>())
+      throw std::invalid_argument("histogram bound " + b.at(0).dump() + " is not a power of two");
+    h.set_bucket(i, b.at(1).get<uint64_t>());
+  }
+  h.set_sum(get<uint64_t>(j, "sum"));
+  if (h.count() != get<uint64_t>(j, "count"))
+    throw std::invalid_argument("histogram count does not match its buckets");
+  return h;
+}
+
+// A top-k and its distinct counter; @top renders one entry.
+template <typename Render>
+ordered_json values_to_json(const stats::TopK& top, const stats::DistinctCounter& distinct,
+                            Render render) {
+  ordered_json entries = ordered_json::array();
+  for (const auto& e : top.sorted()) {
+    ordered_json o = render(e.value);
+    o["count"] = e.count;
+    o["error"] = e.error;  // the true count is in [count - error, count]
+    entries.push_back(std::move(o));
+  }
+  ordered_json j;
+  j["total"] = top.total();
+  j["distinct"] = distinct.count();
+  j["distinct_saturated"] = distinct.saturated();  // then distinct is a lower bound
+  j["seen"] = distinct.values();
+  j["top"] = std::move(entries);
+  return j;
+}
+
+void values_from_json(const ordered_json& j, const char* value_key, stats::TopK& top,
+                      stats::DistinctCounter& distinct) {
+  std::vector<stats::TopK::Entry> entries;
+  for (const auto& o : j.at("top"))
+    entries.push_back({o.at(value_key).is_number_integer() && o.at(value_key).get<int64_t>() < 0
+                           ? static_cast<uint64_t>(o.at(value_key).get<int64_t>())
+                           : o.at(value_key).get<uint64_t>(),
+                       get<uint64_t>(o, "count"), get<uint64_t>(o, "error")});
+  top.restore(entries, get<uint64_t>(j, "total"));
+  distinct.restore(j.at("seen").get<std::vector<uint64_t>>(), get<bool>(j, "distinct_saturated"));
+}
+
+ordered_json live_to_json(const stats::QueueLive& l) {
+  ordered_json j;
+  j["state"] = stats::live_state_name(l.state);
+  j["qnum"] = l.qnum;
+  j["cbytes"] = l.cbytes;
+  j["qbytes"] = l.qbytes;
+  if (l.state == stats::QueueLive::State::present && l.qbytes != 0)
+    j["fill"] = static_cast<double>(l.cbytes) / static_cast<double>(l.qbytes);
+  else
+    j["fill"] = nullptr;
+  j["checked_at"] = l.checked_at;
+  j["note"] = l.note;
+  return j;
+}
+
+stats::QueueLive live_from_json(const ordered_json& j) {
+  stats::QueueLive l;
+  const auto state = get<std::string>(j, "state");
+  if (state == "present")
+    l.state = stats::QueueLive::State::present;
+  else if (state == "removed")
+    l.state = stats::QueueLive::State::removed;
+  else if (state != "unknown")
+    throw std::invalid_argument("unknown live state \"" + state + "\"");
+  l.qnum = get<uint64_t>(j, "qnum");
+  l.cbytes = get<uint64_t>(j, "cbytes");
+  l.qbytes = get<uint64_t>(j, "qbytes");
+  l.checked_at = get<double>(j, "checked_at");
+  l.note = get<std::string>(j, "note");
+  return l;
+}
+
 ordered_json queue_to_json(const stats::QueueRow& row) {
   const auto& s = row.stats.send;
+  const auto& id = row.stats.identity;
   ordered_json errors = ordered_json::object();
   for (const auto& [err, n] : s.errors)
     if (n != 0) errors[stats::errno_name(err)] = n;
   ordered_json q;
   q["ipc_ns"] = row.key.ipc_ns;
   q["msqid"] = row.key.msqid;
+  q["identity_known"] = id.known;
+  q["key"] = id.key;
+  q["uid"] = id.uid;
+  q["gid"] = id.gid;
+  q["mode"] = id.mode;
   q["sends_ok"] = s.sends_ok;
   q["bytes_ok"] = s.bytes_ok;
   q["sends_failed"] = s.sends_failed;
   q["errors"] = std::move(errors);
+  q["nowait_failures"] = s.nowait_failures;
   q["sends_slept"] = s.sends_slept;
   q["slept_ns"] = s.slept_ns;
   q["compat_sends"] = s.compat_sends;
   q["first_seen_ns"] = row.stats.first_seen_ns;
   q["last_seen_ns"] = row.stats.last_seen_ns;
+  q["last_tgid"] = row.stats.last_tgid;
+  q["removed_at"] = row.stats.removed_at;
+  q["live"] = live_to_json(row.stats.live);
+  ordered_json rates;
+  rates["interval_s"] = row.rates.interval_s;
+  rates["sends_per_s"] = row.rates.sends_per_s;
+  rates["bytes_per_s"] = row.rates.bytes_per_s;
+  rates["failures_per_s"] = row.rates.failures_per_s;
+  q["rates"] = std::move(rates);
+  q["size_bytes"] = histogram_to_json(s.size_bytes);
+  q["latency_ns"] = histogram_to_json(s.latency_ns);
+  q["mtypes"] = values_to_json(s.mtypes, s.mtypes_distinct, [](uint64_t v) {
+    ordered_json o;
+    o["mtype"] = static_cast<int64_t>(v);
+    return o;
+  });
+  q["senders"] = values_to_json(s.senders, s.senders_distinct, [&](uint64_t v) {
+    ordered_json o;
+    o["tgid"] = v;
+    auto it = s.sender_info.find(static_cast<uint32_t>(v));
+    o["comm"] = it != s.sender_info.end() ? it->second.comm : "";
+    o["uid"] = it != s.sender_info.end() ? it->second.uid : 0;
+    return o;
+  });
   return q;
 }
 
@@ -66,6 +187,12 @@ stats::QueueRow queue_from_json(const ordered_json& q) {
   stats::QueueRow row;
   row.key.ipc_ns = get<uint32_t>(q, "ipc_ns");
   row.key.msqid = get<int32_t>(q, "msqid");
+  auto& id = row.stats.identity;
+  id.known = get<bool>(q, "identity_known");
+  id.key = get<int32_t>(q, "key");
+  id.uid = get<uint32_t>(q, "uid");
+  id.gid = get<uint32_t>(q, "gid");
+  id.mode = get<uint32_t>(q, "mode");
   auto& s = row.stats.send;
   s.sends_ok = get<uint64_t>(q, "sends_ok");
   s.bytes_ok = get<uint64_t>(q, "bytes_ok");
@@ -75,11 +202,27 @@ stats::QueueRow queue_from_json(const ordered_json& q) {
     if (err == 0) throw std::invalid_argument("unknown errno name \"" + name + "\"");
     s.errors[err] += n.get<uint64_t>();
   }
+  s.nowait_failures = get<uint64_t>(q, "nowait_failures");
   s.sends_slept = get<uint64_t>(q, "sends_slept");
   s.slept_ns = get<uint64_t>(q, "slept_ns");
   s.compat_sends = get<uint64_t>(q, "compat_sends");
   row.stats.first_seen_ns = get<uint64_t>(q, "first_seen_ns");
   row.stats.last_seen_ns = get<uint64_t>(q, "last_seen_ns");
+  row.stats.last_tgid = get<uint32_t>(q, "last_tgid");
+  row.stats.removed_at = get<double>(q, "removed_at");
+  row.stats.live = live_from_json(q.at("live"));
+  const auto& r = q.at("rates");
+  row.rates.interval_s = get<double>(r, "interval_s");
+  row.rates.sends_per_s = get<double>(r, "sends_per_s");
+  row.rates.bytes_per_s = get<double>(r, "bytes_per_s");
+  row.rates.failures_per_s = get<double>(r, "failures_per_s");
+  s.size_bytes = histogram_from_json(q.at("size_bytes"));
+  s.latency_ns = histogram_from_json(q.at("latency_ns"));
+  values_from_json(q.at("mtypes"), "mtype", s.mtypes, s.mtypes_distinct);
+  values_from_json(q.at("senders"), "tgid", s.senders, s.senders_distinct);
+  for (const auto& o : q.at("senders").at("top"))
+    s.sender_info[get<uint32_t>(o, "tgid")] = {get<std::string>(o, "comm"),
+                                               get<uint32_t>(o, "uid")};
   return row;
 }
 
@@ -192,12 +335,20 @@ ordered_json snapshot_to_json(const stats::Snapshot& s) {
   ordered_json j;
   j["schema"] = kSchemaVersion;
   j["timestamp"] = s.timestamp;
+  j["stats_since"] = s.stats_since;
+  j["boot_id"] = s.boot_id;
   j["daemon"] = daemon_to_json(s.daemon);
   j["kernel"] = kernel_to_json(s.kernel);
   j["loss"] = loss_to_json(s.loss);
   ordered_json queues = ordered_json::array();
   for (const auto& q : s.queues) queues.push_back(queue_to_json(q));
   j["queues"] = std::move(queues);
+  ordered_json retired;
+  retired["queues"] = s.retired.queues;
+  retired["sends_ok"] = s.retired.sends_ok;
+  retired["bytes_ok"] = s.retired.bytes_ok;
+  retired["sends_failed"] = s.retired.sends_failed;
+  j["retired"] = std::move(retired);
   return j;
 }
 
@@ -209,6 +360,8 @@ Result<stats::Snapshot> snapshot_from_json(const ordered_json& j) {
                                get<int>(j, "schema"), kSchemaVersion)};
     stats::Snapshot s;
     s.timestamp = get<double>(j, "timestamp");
+    s.stats_since = get<double>(j, "stats_since");
+    s.boot_id = get<std::string>(j, "boot_id");
     auto daemon = daemon_from_json(j.at("daemon"));
     if (!daemon) return daemon.error();
     s.daemon = *daemon;
@@ -219,6 +372,11 @@ Result<stats::Snapshot> snapshot_from_json(const ordered_json& j) {
     if (!loss) return loss.error();
     s.loss = *loss;
     for (const auto& q : j.at("queues")) s.queues.push_back(queue_from_json(q));
+    const auto& r = j.at("retired");
+    s.retired.queues = get<uint64_t>(r, "queues");
+    s.retired.sends_ok = get<uint64_t>(r, "sends_ok");
+    s.retired.bytes_ok = get<uint64_t>(r, "bytes_ok");
+    s.retired.sends_failed = get<uint64_t>(r, "sends_failed");
     return s;
   } catch (const std::exception& e) {
     return bad_document(e);

@@ -105,9 +105,11 @@ void SendStats::note_sender(const msgtap_send_event& ev) {
   const std::string_view comm(ev.comm, strnlen(ev.comm, sizeof(ev.comm)));
   if (it->second.comm != comm) it->second.comm.assign(comm);
   it->second.uid = ev.uid;
-  if (!inserted || sender_info.size() <= 2 * TopK::kCapacity) return;
-  // Keep names only for the senders the top-k still tracks.
-  std::vector<TopK::Entry> tracked = senders.sorted();
+  if (inserted && sender_info.size() > 2 * TopK::kCapacity) prune_sender_info();
+}
+
+void SendStats::prune_sender_info() {
+  const std::vector<TopK::Entry> tracked = senders.sorted();
   std::erase_if(sender_info, [&](const auto& kv) {
     for (const auto& e : tracked)
       if (e.value == kv.first) return false;

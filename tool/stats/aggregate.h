@@ -58,6 +58,9 @@ struct SendStats {
   std::map<uint32_t, SenderInfo> sender_info;
 
   void add(const msgtap_send_event& ev);
+  // Forgets the names of senders the top-k no longer tracks (done as they
+  // pile up; the document keeps only the tracked ones).
+  void prune_sender_info();
   bool operator==(const SendStats&) const = default;
 
  private:

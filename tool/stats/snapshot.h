@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <string>
 #include <vector>
 
 #include "genl/types.h"
@@ -76,6 +77,9 @@ struct RateBase {
 struct Snapshot {
   double timestamp = 0;    // unix seconds
   double stats_since = 0;  // unix seconds of the start or the last reset
+  // The kernel's boot id: msqids and namespace numbers mean nothing in
+  // another boot, so a saved document is only continued within its own.
+  std::string boot_id;
   DaemonCounters daemon;
   genl::KernelStats kernel;
   Loss loss;

@@ -37,7 +37,10 @@ class TopK {
   // Restoring a saved state: entries as sorted() gave them, and the total.
   void restore(const std::vector<Entry>& entries, uint64_t total);
 
-  bool operator==(const TopK&) const = default;
+  // Same entries and total, whatever their order inside.
+  bool operator==(const TopK& other) const {
+    return total_ == other.total_ && sorted() == other.sorted();
+  }
 
  private:
   std::array<Entry, kCapacity> entries_{};
