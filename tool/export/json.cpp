@@ -528,7 +528,8 @@ std::string render_json(const stats::Snapshot& s, JsonStyle style) {
   return fmt::to_string(out);
 }
 
-Result<void> write_file_atomically(const std::string& path, std::string_view data) {
+Result<void> write_file_atomically(const std::string& path, std::string_view data,
+                                   mode_t mode) {
   namespace fs = std::filesystem;
   const fs::path target(path);
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
@@ -549,7 +550,7 @@ Result<void> write_file_atomically(const std::string& path, std::string_view dat
     if (n < 0) return fail("write");
     off += static_cast<size_t>(n);
   }
-  if (::fchmod(fd.get(), 0600) < 0) return fail("chmod");
+  if (::fchmod(fd.get(), mode) < 0) return fail("chmod");
   if (::fsync(fd.get()) < 0) return fail("fsync");
   if (::close(fd.release()) < 0) return fail("close");
   if (::rename(tmp.c_str(), path.c_str()) < 0) {

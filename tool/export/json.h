@@ -3,6 +3,8 @@
 // msgtapctl), and writing it to a file atomically.
 #pragma once
 
+#include <sys/types.h>
+
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -43,8 +45,11 @@ std::string render_json(const stats::Snapshot& snapshot, JsonStyle style = JsonS
 
 // Writes @data to a temporary file in @path's directory, fsyncs it, and
 // renames it over @path (then fsyncs the directory): readers see the old or
-// the new document, never a part. The file is mode 0600: it shows every
-// user's IPC activity, which the kernel reveals to CAP_NET_ADMIN only.
-Result<void> write_file_atomically(const std::string& path, std::string_view data);
+// the new document, never a part. The file is mode 0600 by default: it
+// shows every user's IPC activity, which the kernel reveals to CAP_NET_ADMIN
+// only. A file another daemon must read (node_exporter's textfile collector)
+// passes its @mode.
+Result<void> write_file_atomically(const std::string& path, std::string_view data,
+                                   mode_t mode = 0600);
 
 }  // namespace msgtap::exporter
