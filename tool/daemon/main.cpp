@@ -620,7 +620,7 @@ void Daemon::write_interval_exports(const stats::Snapshot& snap, const std::stri
   }
   if (!opt_.json_lines.empty()) {
     // Opened per line, so a log rotation that renames the file is followed.
-    const std::string line = exporter::snapshot_to_json(snap).dump() + "\n";
+    const std::string line = exporter::render_json(snap, exporter::JsonStyle::line);
     UniqueFd fd(::open(opt_.json_lines.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
     // One write: with O_APPEND a line lands whole or, on a full disk, short.
     if (!fd.valid() ||
