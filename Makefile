@@ -11,6 +11,8 @@
 #   make check-debug  only the debug kernel: KASAN/lockdep/kmemleak, built from
 #                  linux-source-6.1 (tests/vm/debug-kernel.sh, cached)
 #   make demo      boots a guest that loads msgtap and shows it counting a workload
+#   make bench     boots one guest and measures cost per send, throughput and
+#                  scale (tests/bench/run, ~20 min; not part of check): BENCHMARKS.md
 #   make deps      installs the Debian packages all this needs (tests/deps.sh)
 #   make dkms-install  copies the module's sources to /usr/src/msgtap-VERSION
 #                  for `dkms add/build/install msgtap/VERSION`
@@ -112,3 +114,9 @@ clean:
 	cd kmod && rm -f *.o .*.o *.ko *.mod *.mod.c .*.cmd .*.d Module.symvers modules.order
 
 .PHONY: all module tools workload unit deps vm check check-debug demo dkms-install clean
+
+# Not part of check: it measures, it does not judge, and takes ~20 minutes.
+bench: deps
+	tests/bench/run
+
+.PHONY: bench

@@ -29,17 +29,13 @@
 
 /*
  * msgtap_current_cgroup_id() - id of current's cgroup v2, 0 without cgroups.
+ * Call under rcu_read_lock() (lockdep checks it in task_dfl_cgroup()).
  */
 #ifdef CONFIG_CGROUPS
 #include <linux/cgroup.h>
 static inline u64 msgtap_current_cgroup_id(void)
 {
-	u64 id;
-
-	rcu_read_lock();
-	id = cgroup_id(task_dfl_cgroup(current));
-	rcu_read_unlock();
-	return id;
+	return cgroup_id(task_dfl_cgroup(current));
 }
 #else
 static inline u64 msgtap_current_cgroup_id(void)

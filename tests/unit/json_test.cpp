@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
@@ -238,6 +239,28 @@ TEST_F(AtomicWrite, MissingDirectoryIsAnError) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ENOENT);
   EXPECT_NE(r.error().message.find("nope"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace msgtap::exporter
+
+namespace msgtap::exporter {
+namespace {
+
+// A comm is whatever bytes prctl(PR_SET_NAME) was given: the document must
+// stay valid JSON, keeping valid UTF-8 and escaping the rest byte by byte.
+TEST(Json, AnyCommBytesGiveValidJson) {
+  stats::Aggregator agg;
+  agg.add_send(testing::make_event({.msqid = 1, .tgid = 7, .comm = "a\"b\\c\x01\xff\xc3\xa9z"}));
+  const stats::Snapshot s = stats::make_snapshot(1, {}, {}, agg);
+  for (auto style : {JsonStyle::document, JsonStyle::line}) {
+    const std::string text = render_json(s, style);
+    auto j = ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
+    ASSERT_FALSE(j.is_discarded()) << text;
+    EXPECT_EQ(j["queues"][0]["senders"]["top"][0]["comm"], "a\"b\\c\x01\xc3\xbf\xc3\xa9z");
+  }
+  const std::string line = render_json(s, JsonStyle::line);
+  EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1);
 }
 
 }  // namespace

@@ -341,3 +341,36 @@ verify_exact() {
 	done
 	fail "msgtapd's counts differ from the workloads' ground truth"
 }
+
+# --- guest network and the host half (scenarios with "# vm: net") ------------
+
+# net_up: loads the virtio NIC driver tests/vm/run packed into /lib/net and
+# gives eth0 qemu user networking's guest address, 10.0.2.15/24. The host
+# reaches guest ports 9464 and 9465 through forwarded host ports only.
+net_up() {
+	[ -d /lib/net ] || fail "no /lib/net: the scenario needs a '# vm: net' line"
+	for _m in /lib/net/*.ko; do
+		[ -e "$_m" ] || continue
+		_n=$(basename "$_m" .ko)
+		grep -q "^${_n#??-} " /proc/modules || insmod "$_m" || fail "insmod $_m failed"
+	done
+	wait_for -t 10 test -e /sys/class/net/eth0 || fail "no eth0 after loading the virtio NIC driver"
+	ip link set lo up
+	ip link set eth0 up || fail "ip link set eth0 up failed"
+	ip addr add 10.0.2.15/24 dev eth0 2>/dev/null
+	ip -4 addr show dev eth0 | grep -q 'inet 10\.0\.2\.15/24' || fail "eth0 has no 10.0.2.15/24"
+	info "eth0 up: 10.0.2.15/24"
+}
+
+# host_handshake SECONDS: tells the scenario's host half (NAME.host) to go,
+# with "MSGTAP-HOST-GO NAME" on the console, then waits for its verdict on
+# guest port 9465: a first line PASS, or FAIL and why. Prints what the host
+# said; fails unless it said PASS.
+host_handshake() {
+	_name=$(basename "$0" .sh)
+	echo "MSGTAP-HOST-GO $_name"
+	timeout "$1" nc -l -p 9465 </dev/null >/tmp/host-verdict ||
+		fail "no verdict from the host half within $1 s"
+	sed 's/^/host: /' /tmp/host-verdict
+	[ "$(head -n1 /tmp/host-verdict)" = PASS ] || fail "the host half failed"
+}

@@ -18,6 +18,9 @@
 //                                      |
 //                                      +--> round done: Snapshot --> JSON file, clients
 //
+// The Prometheus /metrics endpoint (http_server.h) is one more listener
+// whose clients wait for a round the same way.
+//
 // Why one loop: an answer is exact only because the code that reads the
 // netlink socket in order is the code that decides when to take the snapshot
 // (after the FLUSH ack, every earlier event has been read). A single owner of
@@ -32,10 +35,12 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -48,10 +53,12 @@
 #include "common/log.h"
 #include "common/notify.h"
 #include "daemon/control_server.h"
+#include "daemon/http_server.h"
 #include "daemon/queue_probe.h"
 #include "daemon/receive.h"
 #include "daemon/sync.h"
 #include "export/json.h"
+#include "export/prometheus.h"
 #include "export/text.h"
 #include "genl/socket.h"
 #include "stats/aggregate.h"
@@ -84,6 +91,10 @@ struct Options {
   int rcvbuf = genl::kDefaultRcvbuf;
   double retire_after_s = 300;
   bool restore = true;
+  std::string metrics_listen = "127.0.0.1:9464";
+  std::optional<ListenAddress> metrics_address;  // parsed metrics_listen; none: no server
+  std::string textfile;                          // Prometheus text for node_exporter, "" for none
+  std::string json_lines;  // a compact JSON line appended per interval, "" for none
 };
 
 // What parsing the command line and the config file gave: options, or an
@@ -97,7 +108,15 @@ struct Parsed {
 Parsed parse_options(int argc, char** argv, bool reload);
 
 // epoll tags; clients use their id, from kFirstClient on.
-enum : uint64_t { kTagNetlink = 1, kTagSignal, kTagTimer, kTagListener, kFirstClient = 16 };
+// HTTP clients carry HttpServer::kTagBit.
+enum : uint64_t {
+  kTagNetlink = 1,
+  kTagSignal,
+  kTagTimer,
+  kTagListener,
+  kTagHttpListener,
+  kFirstClient = 16
+};
 // Waiters that are not clients.
 enum : WaiterId { kWaiterJson = 1, kWaiterShutdown = 2 };
 
@@ -111,6 +130,13 @@ std::string read_boot_id() {
 double unix_now() {
   using namespace std::chrono;
   return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+// The clock of the events' timestamps.
+uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
 }
 
 class Daemon {
@@ -135,6 +161,7 @@ class Daemon {
   std::string status_document(const stats::Snapshot& snap) const;
   std::string reset_statistics();
   void write_json(const std::string& doc);
+  void write_interval_exports(const stats::Snapshot& snap, const std::string& prometheus);
   void restore_state();
   void retire_queues(double now);
   void reload();
@@ -168,6 +195,8 @@ class Daemon {
   uint64_t logged_loss_ = 0;
 
   UniqueFd epoll_, signal_, timer_, listener_;
+  std::optional<HttpServer> http_;  // /metrics, unless --metrics-listen none
+  std::string last_export_error_;   // of --textfile and --json-lines
   std::map<uint64_t, ControlClient> clients_;
   uint64_t next_client_ = kFirstClient;
   bool json_queued_ = false;
@@ -241,6 +270,11 @@ Result<void> Daemon::start() {
                          std::pair{timer_.get(), uint64_t{kTagTimer}},
                          std::pair{listener_.get(), uint64_t{kTagListener}}}) {
     if (auto r = add_fd(fd, tag, EPOLLIN); !r) return r;
+  }
+  if (opt_.metrics_address) {
+    http_.emplace(epoll_.get(), kTagHttpListener);
+    if (auto r = http_->listen(*opt_.metrics_address); !r) return r;
+    log(Priority::info, "serving Prometheus metrics on http://{}/metrics", opt_.metrics_listen);
   }
   log(Priority::info, "control socket {}; writing {} every {} s", opt_.socket_path, opt_.json_path,
       opt_.interval_s);
@@ -342,14 +376,21 @@ int Daemon::run() {
         case kTagListener:
           accept_clients();
           break;
+        case kTagHttpListener:
+          http_->on_listener();
+          break;
         default:
-          client_event(tag, events[i].events);
+          if (!HttpServer::owns(tag))
+            client_event(tag, events[i].events);
+          else if (auto id = http_->on_event(tag, events[i].events))
+            request_round(*id);
           break;
       }
     }
     const auto now = Clock::now();
     drive(syncer_.on_tick(now));
     expire_clients(now);
+    if (http_) http_->expire(now);
   }
 
   // The last snapshot is written; leave. Events that arrive meanwhile are
@@ -462,6 +503,13 @@ void Daemon::finish_round(bool ok) {
   // counters of the last good round; clients get the error instead.
   const stats::Snapshot snap = snapshot();
   std::string doc = exporter::render_json(snap);
+  // Rendered once for every scrape of the round and the textfile, and only
+  // when one of them is there.
+  const bool scraped = std::any_of(waiters.begin(), waiters.end(), HttpServer::owns);
+  const std::string prometheus =
+      scraped || !opt_.textfile.empty()
+          ? exporter::render_prometheus(snap, {MSGTAP_VERSION, monotonic_ns()})
+          : std::string();
   if (ok && snap.loss.total() > logged_loss_) {
     logged_loss_ = snap.loss.total();
     std::string line = exporter::render_loss(snap.loss);
@@ -480,6 +528,7 @@ void Daemon::finish_round(bool ok) {
     if (id == kWaiterJson) {
       json_queued_ = false;
       write_json(doc);
+      write_interval_exports(snap, prometheus);
       written = true;
       // Rates are per interval, and queues retire at interval ends, after a
       // document has shown them removed.
@@ -493,9 +542,12 @@ void Daemon::finish_round(bool ok) {
                              : fmt::format("{} events lost", snap.loss.total())));
     } else if (id == kWaiterShutdown) {
       write_json(doc);
+      write_interval_exports(snap, prometheus);
       written = true;
       final_ok_ = ok && last_json_error_.empty();
       quit_ = true;
+    } else if (HttpServer::owns(id)) {
+      http_->answer(id, ok, ok ? prometheus : syncer_.failure());
     } else if (clients_.count(id)) {
       if (!ok)
         answer(id, control::encode_error(syncer_.failure()));
@@ -599,6 +651,26 @@ void Daemon::write_json(const std::string& doc) {
   last_json_error_ = r.error().message;
 }
 
+void Daemon::write_interval_exports(const stats::Snapshot& snap, const std::string& prometheus) {
+  std::string error;
+  if (!opt_.textfile.empty()) {
+    // node_exporter runs as another user and must read it.
+    if (auto r = exporter::write_file_atomically(opt_.textfile, prometheus, 0644); !r)
+      error = r.error().message;
+  }
+  if (!opt_.json_lines.empty()) {
+    // Opened per line, so a log rotation that renames the file is followed.
+    const std::string line = exporter::render_json(snap, exporter::JsonStyle::line);
+    UniqueFd fd(::open(opt_.json_lines.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+    // One write: with O_APPEND a line lands whole or, on a full disk, short.
+    if (!fd.valid() ||
+        ::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+      error = fmt::format("cannot append to {}: {}", opt_.json_lines, std::strerror(errno));
+  }
+  if (!error.empty() && error != last_export_error_) log(Priority::err, "{}", error);
+  last_export_error_ = error;
+}
+
 void Daemon::read_signals() {
   signalfd_siginfo si{};
   while (::read(signal_.get(), &si, sizeof(si)) == static_cast<ssize_t>(sizeof(si))) {
@@ -627,10 +699,14 @@ void Daemon::reload() {
     return;
   }
   Options& n = p.options;
-  if (n.socket_path != opt_.socket_path || n.rcvbuf != opt_.rcvbuf)
-    log(Priority::warning, "SIGHUP: socket and rcvbuf changes take effect at the next restart");
+  if (n.socket_path != opt_.socket_path || n.rcvbuf != opt_.rcvbuf ||
+      n.metrics_listen != opt_.metrics_listen)
+    log(Priority::warning,
+        "SIGHUP: socket, rcvbuf and metrics-listen changes take effect at the next restart");
   n.socket_path = opt_.socket_path;
   n.rcvbuf = opt_.rcvbuf;
+  n.metrics_listen = opt_.metrics_listen;
+  n.metrics_address = opt_.metrics_address;
   const bool new_interval = n.interval_s != opt_.interval_s;
   opt_ = std::move(n);
   if (new_interval) {
@@ -649,6 +725,7 @@ void Daemon::begin_shutdown() {
   epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listener_.get(), nullptr);
   listener_.reset();
   ::unlink(opt_.socket_path.c_str());
+  if (http_) http_->stop_accepting();
   syncer_.enqueue(kWaiterShutdown);
   drive(syncer_.start(Clock::now()));
 }
@@ -739,6 +816,7 @@ void Daemon::expire_clients(Clock::time_point now) {
 
 int Daemon::epoll_timeout(Clock::time_point now) const {
   std::optional<Clock::time_point> next = syncer_.deadline();
+  if (auto h = http_ ? http_->next_deadline() : std::nullopt; h && (!next || *h < *next)) next = h;
   for (const auto& [id, c] : clients_)
     if (c.state != ControlClient::State::waiting && (!next || c.deadline < *next))
       next = c.deadline;
@@ -783,6 +861,15 @@ Parsed parse_options(int argc, char** argv, bool reload) {
   app.add_flag("--restore,!--no-restore", opt.restore,
                "continue the per-queue numbers of the --json file if it is from this boot")
       ->capture_default_str();
+  app.add_option("--metrics-listen", opt.metrics_listen,
+                 "ADDRESS:PORT of the Prometheus /metrics endpoint ([::1]:9464 for IPv6), or "
+                 "none; every scrape is exact (it waits for a flush of the module)")
+      ->capture_default_str();
+  app.add_option("--textfile", opt.textfile,
+                 "also write the Prometheus text to this file (mode 0644) every interval, for "
+                 "node_exporter's textfile collector (name it *.prom)");
+  app.add_option("--json-lines", opt.json_lines,
+                 "append the snapshot as one compact JSON line to this file every interval");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -796,6 +883,14 @@ Parsed parse_options(int argc, char** argv, bool reload) {
     return p;
   }
   p.config_path = app.get_config_ptr()->as<std::string>();
+  auto metrics = parse_listen_address(opt.metrics_listen, "--metrics-listen");
+  if (!metrics) {
+    if (!reload) log(Priority::err, "{}", metrics.error().message);
+    p.error = metrics.error().message;
+    p.exit_code = kExitUsage;
+    return p;
+  }
+  opt.metrics_address = std::move(*metrics);
   return p;
 }
 

@@ -10,8 +10,11 @@
 
 #include <array>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
+#include <type_traits>
 
 #include "common/fd.h"
 
@@ -43,17 +46,6 @@ Error bad_document(const std::exception& e) {
   return Error{EPROTO, fmt::format("malformed msgtap JSON document: {}", e.what())};
 }
 
-ordered_json histogram_to_json(const stats::Log2Histogram& h) {
-  ordered_json buckets = ordered_json::array();
-  for (int i = 0; i < stats::Log2Histogram::kBuckets; ++i)
-    if (h.bucket(i) != 0) buckets.push_back({stats::Log2Histogram::upper_bound(i), h.bucket(i)});
-  ordered_json j;
-  j["count"] = h.count();
-  j["sum"] = h.sum();
-  j["buckets"] = std::move(buckets);  // [upper bound (inclusive), count], non-empty ones
-  return j;
-}
-
 stats::Log2Histogram histogram_from_json(const ordered_json& j) {
   stats::Log2Histogram h;
   for (const auto& b : j.at("buckets")) {
@@ -68,26 +60,6 @@ stats::Log2Histogram histogram_from_json(const ordered_json& j) {
   return h;
 }
 
-// A top-k and its distinct counter; @top renders one entry.
-template <typename Render>
-ordered_json values_to_json(const stats::TopK& top, const stats::DistinctCounter& distinct,
-                            Render render) {
-  ordered_json entries = ordered_json::array();
-  for (const auto& e : top.sorted()) {
-    ordered_json o = render(e.value);
-    o["count"] = e.count;
-    o["error"] = e.error;  // the true count is in [count - error, count]
-    entries.push_back(std::move(o));
-  }
-  ordered_json j;
-  j["total"] = top.total();
-  j["distinct"] = distinct.count();
-  j["distinct_saturated"] = distinct.saturated();  // then distinct is a lower bound
-  j["seen"] = distinct.values();
-  j["top"] = std::move(entries);
-  return j;
-}
-
 void values_from_json(const ordered_json& j, const char* value_key, stats::TopK& top,
                       stats::DistinctCounter& distinct) {
   std::vector<stats::TopK::Entry> entries;
@@ -98,21 +70,6 @@ void values_from_json(const ordered_json& j, const char* value_key, stats::TopK&
                        get<uint64_t>(o, "count"), get<uint64_t>(o, "error")});
   top.restore(entries, get<uint64_t>(j, "total"));
   distinct.restore(j.at("seen").get<std::vector<uint64_t>>(), get<bool>(j, "distinct_saturated"));
-}
-
-ordered_json live_to_json(const stats::QueueLive& l) {
-  ordered_json j;
-  j["state"] = stats::live_state_name(l.state);
-  j["qnum"] = l.qnum;
-  j["cbytes"] = l.cbytes;
-  j["qbytes"] = l.qbytes;
-  if (l.state == stats::QueueLive::State::present && l.qbytes != 0)
-    j["fill"] = static_cast<double>(l.cbytes) / static_cast<double>(l.qbytes);
-  else
-    j["fill"] = nullptr;
-  j["checked_at"] = l.checked_at;
-  j["note"] = l.note;
-  return j;
 }
 
 stats::QueueLive live_from_json(const ordered_json& j) {
@@ -132,55 +89,220 @@ stats::QueueLive live_from_json(const ordered_json& j) {
   return l;
 }
 
-ordered_json queue_to_json(const stats::QueueRow& row) {
+// The snapshot is written by hand rather than built as a json value and
+// dumped: with ten thousand queues that took most of a second of CPU per
+// snapshot (far more in a TCG guest); this writes into one buffer.
+class Writer {
+ public:
+  explicit Writer(fmt::memory_buffer& out) : out_(out) {}
+
+  void open(char c) {
+    comma();
+    out_.push_back(c);
+    first_ = true;
+  }
+  void close(char c) {
+    out_.push_back(c);
+    first_ = false;
+  }
+  // @k is one of ours (or an errno name): it needs no escaping.
+  void key(std::string_view k) {
+    comma();
+    out_.push_back('"');
+    append(k);
+    out_.push_back('"');
+    out_.push_back(':');
+    first_ = true;  // the value follows without a comma
+  }
+  template <typename T>
+  void value(const T& v) {
+    comma();
+    if constexpr (std::is_same_v<T, bool>) {
+      append(v ? "true" : "false");
+    } else if constexpr (std::is_floating_point_v<T>) {
+      if (std::isfinite(v))
+        fmt::format_to(std::back_inserter(out_), "{}", v);
+      else
+        append("null");
+    } else if constexpr (std::is_integral_v<T>) {
+      fmt::format_to(std::back_inserter(out_), "{}", v);
+    } else {
+      string(std::string_view(v));
+    }
+  }
+  template <typename T>
+  void field(std::string_view k, const T& v) {
+    key(k);
+    value(v);
+  }
+  void null_field(std::string_view k) {
+    key(k);
+    comma();
+    append("null");
+  }
+  // Already-rendered JSON (a dump()), for the parts built as json values.
+  void raw_field(std::string_view k, std::string_view json) {
+    key(k);
+    comma();
+    append(json);
+  }
+  void newline() { out_.push_back('\n'); }
+
+ private:
+  void comma() {
+    if (!first_) out_.push_back(',');
+    first_ = false;
+  }
+  void append(std::string_view s) { out_.append(s.data(), s.data() + s.size()); }
+  // Valid UTF-8 passes; any other byte (a comm may hold anything) becomes
+  // \u00XX, so the document is always valid JSON.
+  void string(std::string_view s) {
+    out_.push_back('"');
+    size_t plain = 0;  // start of the run of bytes that need no escaping
+    for (size_t i = 0; i < s.size();) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+        ++i;
+        continue;
+      }
+      const size_t n = c >= 0x80 ? utf8_length(s.substr(i)) : 0;
+      if (n > 0) {
+        i += n;
+        continue;
+      }
+      append(s.substr(plain, i - plain));
+      if (c == '"' || c == '\\') {
+        out_.push_back('\\');
+        out_.push_back(static_cast<char>(c));
+      } else {
+        fmt::format_to(std::back_inserter(out_), "\\u{:04x}", c);
+      }
+      plain = ++i;
+    }
+    append(s.substr(plain));
+    out_.push_back('"');
+  }
+  // Length of the valid UTF-8 sequence @s starts with, 0 if none.
+  static size_t utf8_length(std::string_view s) {
+    const auto b0 = static_cast<unsigned char>(s[0]);
+    const size_t n = b0 >= 0xf0 && b0 <= 0xf4 ? 4 : b0 >= 0xe0 ? 3 : b0 >= 0xc2 ? 2 : 0;
+    if (n == 0 || s.size() < n) return 0;
+    for (size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(s[k]) & 0xc0) != 0x80) return 0;
+    const auto b1 = static_cast<unsigned char>(s[1]);
+    if ((b0 == 0xe0 && b1 < 0xa0) || (b0 == 0xed && b1 >= 0xa0) || (b0 == 0xf0 && b1 < 0x90) ||
+        (b0 == 0xf4 && b1 >= 0x90))
+      return 0;  // overlong, a surrogate, or beyond U+10FFFF
+    return n;
+  }
+
+  fmt::memory_buffer& out_;
+  bool first_ = true;
+};
+
+void write_histogram(Writer& w, std::string_view name, const stats::Log2Histogram& h) {
+  w.key(name);
+  w.open('{');
+  w.field("count", h.count());
+  w.field("sum", h.sum());
+  w.key("buckets");  // [upper bound (inclusive), count] of the non-empty ones
+  w.open('[');
+  for (int i = 0; i < stats::Log2Histogram::kBuckets; ++i) {
+    if (h.bucket(i) == 0) continue;
+    w.open('[');
+    w.value(stats::Log2Histogram::upper_bound(i));
+    w.value(h.bucket(i));
+    w.close(']');
+  }
+  w.close(']');
+  w.close('}');
+}
+
+// A top-k with its distinct counter; @entry writes the value's own members.
+template <typename Entry>
+void write_values(Writer& w, std::string_view name, const stats::TopK& top,
+                  const stats::DistinctCounter& distinct, Entry entry) {
+  w.key(name);
+  w.open('{');
+  w.field("total", top.total());
+  w.field("distinct", distinct.count());
+  w.field("distinct_saturated", distinct.saturated());  // then distinct is a lower bound
+  w.key("seen");
+  w.open('[');
+  for (uint64_t v : distinct.values()) w.value(v);
+  w.close(']');
+  w.key("top");
+  w.open('[');
+  for (const auto& e : top.sorted()) {
+    w.open('{');
+    entry(e.value);
+    w.field("count", e.count);
+    w.field("error", e.error);  // the true count is in [count - error, count]
+    w.close('}');
+  }
+  w.close(']');
+  w.close('}');
+}
+
+void write_queue(Writer& w, const stats::QueueRow& row) {
   const auto& s = row.stats.send;
   const auto& id = row.stats.identity;
-  ordered_json errors = ordered_json::object();
+  const auto& live = row.stats.live;
+  w.open('{');
+  w.field("ipc_ns", row.key.ipc_ns);
+  w.field("msqid", row.key.msqid);
+  w.field("identity_known", id.known);
+  w.field("key", id.key);
+  w.field("uid", id.uid);
+  w.field("gid", id.gid);
+  w.field("mode", id.mode);
+  w.field("sends_ok", s.sends_ok);
+  w.field("bytes_ok", s.bytes_ok);
+  w.field("sends_failed", s.sends_failed);
+  w.key("errors");
+  w.open('{');
   for (const auto& [err, n] : s.errors)
-    if (n != 0) errors[stats::errno_name(err)] = n;
-  ordered_json q;
-  q["ipc_ns"] = row.key.ipc_ns;
-  q["msqid"] = row.key.msqid;
-  q["identity_known"] = id.known;
-  q["key"] = id.key;
-  q["uid"] = id.uid;
-  q["gid"] = id.gid;
-  q["mode"] = id.mode;
-  q["sends_ok"] = s.sends_ok;
-  q["bytes_ok"] = s.bytes_ok;
-  q["sends_failed"] = s.sends_failed;
-  q["errors"] = std::move(errors);
-  q["nowait_failures"] = s.nowait_failures;
-  q["sends_slept"] = s.sends_slept;
-  q["slept_ns"] = s.slept_ns;
-  q["compat_sends"] = s.compat_sends;
-  q["first_seen_ns"] = row.stats.first_seen_ns;
-  q["last_seen_ns"] = row.stats.last_seen_ns;
-  q["last_tgid"] = row.stats.last_tgid;
-  q["removed_at"] = row.stats.removed_at;
-  q["live"] = live_to_json(row.stats.live);
-  ordered_json rates;
-  rates["interval_s"] = row.rates.interval_s;
-  rates["sends_per_s"] = row.rates.sends_per_s;
-  rates["bytes_per_s"] = row.rates.bytes_per_s;
-  rates["failures_per_s"] = row.rates.failures_per_s;
-  q["rates"] = std::move(rates);
-  q["size_bytes"] = histogram_to_json(s.size_bytes);
-  q["latency_ns"] = histogram_to_json(s.latency_ns);
-  q["mtypes"] = values_to_json(s.mtypes, s.mtypes_distinct, [](uint64_t v) {
-    ordered_json o;
-    o["mtype"] = static_cast<int64_t>(v);
-    return o;
-  });
-  q["senders"] = values_to_json(s.senders, s.senders_distinct, [&](uint64_t v) {
-    ordered_json o;
-    o["tgid"] = v;
+    if (n != 0) w.field(stats::errno_name(err), n);
+  w.close('}');
+  w.field("nowait_failures", s.nowait_failures);
+  w.field("sends_slept", s.sends_slept);
+  w.field("slept_ns", s.slept_ns);
+  w.field("compat_sends", s.compat_sends);
+  w.field("first_seen_ns", row.stats.first_seen_ns);
+  w.field("last_seen_ns", row.stats.last_seen_ns);
+  w.field("last_tgid", row.stats.last_tgid);
+  w.field("removed_at", row.stats.removed_at);
+  w.key("live");
+  w.open('{');
+  w.field("state", stats::live_state_name(live.state));
+  w.field("qnum", live.qnum);
+  w.field("cbytes", live.cbytes);
+  w.field("qbytes", live.qbytes);
+  if (live.state == stats::QueueLive::State::present && live.qbytes != 0)
+    w.field("fill", static_cast<double>(live.cbytes) / static_cast<double>(live.qbytes));
+  else
+    w.null_field("fill");
+  w.field("checked_at", live.checked_at);
+  w.field("note", live.note);
+  w.close('}');
+  w.key("rates");
+  w.open('{');
+  w.field("interval_s", row.rates.interval_s);
+  w.field("sends_per_s", row.rates.sends_per_s);
+  w.field("bytes_per_s", row.rates.bytes_per_s);
+  w.field("failures_per_s", row.rates.failures_per_s);
+  w.close('}');
+  write_histogram(w, "size_bytes", s.size_bytes);
+  write_histogram(w, "latency_ns", s.latency_ns);
+  write_values(w, "mtypes", s.mtypes, s.mtypes_distinct,
+               [&](uint64_t v) { w.field("mtype", static_cast<int64_t>(v)); });
+  write_values(w, "senders", s.senders, s.senders_distinct, [&](uint64_t v) {
+    w.field("tgid", v);
     auto it = s.sender_info.find(static_cast<uint32_t>(v));
-    o["comm"] = it != s.sender_info.end() ? it->second.comm : "";
-    o["uid"] = it != s.sender_info.end() ? it->second.uid : 0;
-    return o;
+    w.field("comm", it != s.sender_info.end() ? std::string_view(it->second.comm) : "");
+    w.field("uid", it != s.sender_info.end() ? it->second.uid : 0U);
   });
-  return q;
+  w.close('}');
 }
 
 stats::QueueRow queue_from_json(const ordered_json& q) {
@@ -332,24 +454,7 @@ Result<stats::Loss> loss_from_json(const ordered_json& j) try {
 }
 
 ordered_json snapshot_to_json(const stats::Snapshot& s) {
-  ordered_json j;
-  j["schema"] = kSchemaVersion;
-  j["timestamp"] = s.timestamp;
-  j["stats_since"] = s.stats_since;
-  j["boot_id"] = s.boot_id;
-  j["daemon"] = daemon_to_json(s.daemon);
-  j["kernel"] = kernel_to_json(s.kernel);
-  j["loss"] = loss_to_json(s.loss);
-  ordered_json queues = ordered_json::array();
-  for (const auto& q : s.queues) queues.push_back(queue_to_json(q));
-  j["queues"] = std::move(queues);
-  ordered_json retired;
-  retired["queues"] = s.retired.queues;
-  retired["sends_ok"] = s.retired.sends_ok;
-  retired["bytes_ok"] = s.retired.bytes_ok;
-  retired["sends_failed"] = s.retired.sends_failed;
-  j["retired"] = std::move(retired);
-  return j;
+  return ordered_json::parse(render_json(s, JsonStyle::line));
 }
 
 Result<stats::Snapshot> snapshot_from_json(const ordered_json& j) {
@@ -383,11 +488,48 @@ Result<stats::Snapshot> snapshot_from_json(const ordered_json& j) {
   }
 }
 
-std::string render_json(const stats::Snapshot& snapshot) {
-  return snapshot_to_json(snapshot).dump(2) + "\n";
+std::string render_json(const stats::Snapshot& s, JsonStyle style) {
+  fmt::memory_buffer out;
+  out.reserve(4096 + s.queues.size() * 1024);  // about what a queue takes
+  Writer w(out);
+  const bool lines = style == JsonStyle::document;
+  w.open('{');
+  if (lines) w.newline();
+  w.field("schema", kSchemaVersion);
+  w.field("timestamp", s.timestamp);
+  w.field("stats_since", s.stats_since);
+  w.field("boot_id", s.boot_id);
+  if (lines) w.newline();
+  w.raw_field("daemon", daemon_to_json(s.daemon).dump());
+  if (lines) w.newline();
+  w.raw_field("kernel", kernel_to_json(s.kernel).dump());
+  if (lines) w.newline();
+  w.raw_field("loss", loss_to_json(s.loss).dump());
+  if (lines) w.newline();
+  w.key("queues");
+  w.open('[');
+  for (const auto& q : s.queues) {
+    if (lines) w.newline();  // a queue a line: greppable, diffable
+    write_queue(w, q);
+  }
+  if (lines && !s.queues.empty()) w.newline();
+  w.close(']');
+  if (lines) w.newline();
+  w.key("retired");
+  w.open('{');
+  w.field("queues", s.retired.queues);
+  w.field("sends_ok", s.retired.sends_ok);
+  w.field("bytes_ok", s.retired.bytes_ok);
+  w.field("sends_failed", s.retired.sends_failed);
+  w.close('}');
+  if (lines) w.newline();
+  w.close('}');
+  w.newline();
+  return fmt::to_string(out);
 }
 
-Result<void> write_file_atomically(const std::string& path, std::string_view data) {
+Result<void> write_file_atomically(const std::string& path, std::string_view data,
+                                   mode_t mode) {
   namespace fs = std::filesystem;
   const fs::path target(path);
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
@@ -408,7 +550,7 @@ Result<void> write_file_atomically(const std::string& path, std::string_view dat
     if (n < 0) return fail("write");
     off += static_cast<size_t>(n);
   }
-  if (::fchmod(fd.get(), 0600) < 0) return fail("chmod");
+  if (::fchmod(fd.get(), mode) < 0) return fail("chmod");
   if (::fsync(fd.get()) < 0) return fail("fsync");
   if (::close(fd.release()) < 0) return fail("close");
   if (::rename(tmp.c_str(), path.c_str()) < 0) {

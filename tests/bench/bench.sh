@@ -1,0 +1,260 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# The guest half of `make bench` (run by tests/vm/run as a scenario): cost per
+# send under each probe configuration, throughput and loss, and scale. It
+# prints only BENCH-* lines for the host to read (tests/bench/report.py):
+#   BENCH-INFO KEY VALUE...
+#   BENCH-COST ROUND CONFIG WORKLOAD NS NS NS      (ns per call, per repetition)
+#   BENCH-KV SECTION KEY=VALUE...
+#   BENCH-JSON TAG {...}                           (a snapshot without its queues)
+# Tunables come from the kernel command line (bench.rounds=N ...), so a quick
+# trial run needs no rebuild: see tests/bench/run --help.
+. /tests/lib.sh
+
+need msgtap-bench msgtap-workload msgtapd msgtapctl msgtap-verify msgtap-nlprobe
+
+BARE_KO=/lib/msgtap/msgtap_bench_bare.ko
+T=/sys/kernel/tracing
+
+# bench.NAME=VALUE from the kernel command line, else DEFAULT.
+param() {
+	_v=$(tr ' ' '\n' </proc/cmdline | sed -n "s/^bench\.$1=//p" | tail -n 1)
+	echo "${_v:-$2}"
+}
+ROUNDS=$(param rounds 9)
+COUNT=$(param count 20000)
+REPS=$(param reps 3)
+TPUT_SECONDS=$(param seconds 30)
+TPUT_SENDERS=$(param senders "1 2 4")
+SCALE_QUEUES=$(param queues "1 100 10000")
+SCALE_SENDS=$(param sends 200000)
+BLOCKED=$(param blocked 1000)
+CONFIGS=$(param configs "baseline bare msgtap-e0 msgtap-e1 nlprobe-e1 msgtapd-e0 msgtapd-e1 syscall-events syscall-events-read kprobe-events")
+CONFIGS=$(echo "$CONFIGS" | tr ',' ' ')
+TPUT_SENDERS=$(echo "$TPUT_SENDERS" | tr ',' ' ')
+SCALE_QUEUES=$(echo "$SCALE_QUEUES" | tr ',' ' ')
+
+# The daemon as a server runs it (10 s snapshots), with the test socket.
+bench_daemon_start() {
+	need msgtapd
+	mkdir -p $MSGTAP_RUN
+	msgtapd --socket $MSGTAP_SOCKET --json $MSGTAP_JSON >$MSGTAPD_LOG 2>&1 &
+	MSGTAPD_PID=$!
+	wait_for _msgtapd_answers || {
+		cat $MSGTAPD_LOG
+		fail "msgtapd did not answer"
+	}
+}
+
+# CPU ticks (utime + stime) of a process; comm has no spaces here.
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# A line of /proc/PID/status in kB.
+status_kb() {
+	awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"
+}
+
+# The snapshot of msgtapd (flushed first) on one line, without its queues.
+snapshot_line() {
+	msgtapctl --socket $MSGTAP_SOCKET stats --json >"$1" || fail "msgtapctl stats --json failed"
+	tr -d '\n' <"$1" | sed -e 's/, *"queues": *\[.*$/}/'
+}
+
+# --- configurations -----------------------------------------------------------
+
+setup() {
+	case $1 in
+	baseline) ;;
+	bare) insmod $BARE_KO || fail "insmod $BARE_KO failed" ;;
+	msgtap-e0) insmod $MSGTAP_KO early=0 || fail "insmod msgtap early=0 failed" ;;
+	msgtap-e1) insmod $MSGTAP_KO early=1 || fail "insmod msgtap early=1 failed" ;;
+	nlprobe-e1)
+		# A listener that only reads and checks sequence numbers (libnl,
+		# no aggregation): how much of msgtapd's cost is receiving.
+		insmod $MSGTAP_KO early=1 || fail "insmod msgtap early=1 failed"
+		msgtap-nlprobe register --read >/tmp/nlprobe.out 2>&1 &
+		NLPROBE_PID=$!
+		wait_for grep -q '^registered portid=' /tmp/nlprobe.out ||
+			fail "msgtap-nlprobe did not register"
+		;;
+	msgtapd-e0)
+		insmod $MSGTAP_KO early=0 || fail "insmod msgtap early=0 failed"
+		bench_daemon_start
+		;;
+	msgtapd-e1)
+		insmod $MSGTAP_KO early=1 || fail "insmod msgtap early=1 failed"
+		bench_daemon_start
+		;;
+	syscall-events)
+		echo 1 >$T/events/syscalls/sys_enter_msgsnd/enable &&
+			echo 1 >$T/events/syscalls/sys_exit_msgsnd/enable ||
+			fail "cannot enable the msgsnd syscall events"
+		;;
+	syscall-events-read)
+		# As above, and read as a user would: trace_pipe to a consumer.
+		echo 1 >$T/events/syscalls/sys_enter_msgsnd/enable &&
+			echo 1 >$T/events/syscalls/sys_exit_msgsnd/enable ||
+			fail "cannot enable the msgsnd syscall events"
+		cat $T/trace_pipe >/dev/null &
+		READER_PID=$!
+		;;
+	kprobe-events)
+		# What msgtap records of the call, as a user would write it.
+		echo 'p:bench/snd do_msgsnd msqid=%di:s32 mtype=%si:s64 msgsz=%cx:u64 msgflg=%r8:s32' >>$T/kprobe_events &&
+			echo 'r:bench/snd_ret do_msgsnd ret=$retval:s64' >>$T/kprobe_events &&
+			echo 1 >$T/events/bench/enable ||
+			fail "cannot add the do_msgsnd kprobe events"
+		;;
+	*) fail "unknown configuration $1" ;;
+	esac
+}
+
+teardown() {
+	case $1 in
+	bare) rmmod msgtap_bench_bare || fail "rmmod msgtap_bench_bare failed" ;;
+	msgtap-e0 | msgtap-e1) rmmod msgtap || fail "rmmod msgtap failed" ;;
+	nlprobe-e1)
+		kill -TERM $NLPROBE_PID
+		wait $NLPROBE_PID
+		rmmod msgtap || fail "rmmod msgtap failed"
+		;;
+	msgtapd-e0 | msgtapd-e1)
+		daemon_stop || fail "msgtapd exited with status $?"
+		rmmod msgtap || fail "rmmod msgtap failed"
+		;;
+	syscall-events | syscall-events-read)
+		[ "$1" = syscall-events-read ] && kill $READER_PID && wait $READER_PID
+		echo 0 >$T/events/syscalls/sys_enter_msgsnd/enable
+		echo 0 >$T/events/syscalls/sys_exit_msgsnd/enable
+		echo >$T/trace
+		;;
+	kprobe-events)
+		echo 0 >$T/events/bench/enable
+		echo >$T/kprobe_events || fail "cannot remove the kprobe events"
+		echo >$T/trace
+		;;
+	esac
+}
+
+# --- what the guest is -----------------------------------------------------------
+
+echo "BENCH-INFO kernel $(uname -r)"
+echo "BENCH-INFO cpu $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
+echo "BENCH-INFO ncpus $(grep -c '^processor' /proc/cpuinfo)"
+echo "BENCH-INFO clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+echo "BENCH-INFO memory_kb $(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
+echo "BENCH-INFO record_bytes $(msgtap-bench recsize)"
+echo "BENCH-INFO params rounds=$ROUNDS count=$COUNT reps=$REPS seconds=$TPUT_SECONDS senders=$TPUT_SENDERS queues=$SCALE_QUEUES sends=$SCALE_SENDS blocked=$BLOCKED"
+[ -f $BARE_KO ] || fail "$BARE_KO missing from the initramfs"
+[ -d $T/events/syscalls/sys_enter_msgsnd ] || fail "no syscall trace events in this kernel"
+grep -q do_msgsnd $T/available_filter_functions || fail "do_msgsnd is not traceable"
+
+# --- 1. cost per send ----------------------------------------------------------------
+
+info "cost per send: $ROUNDS rounds of: $CONFIGS"
+round=1
+while [ "$round" -le "$ROUNDS" ]; do
+	# Rotate the order each round so no configuration always follows the
+	# same one (a module load's after-effects, a daemon's first snapshot).
+	set -- $CONFIGS
+	i=1
+	while [ "$i" -lt "$round" ]; do
+		_first=$1
+		shift
+		set -- "$@" "$_first"
+		i=$((i + 1))
+	done
+	for config in "$@"; do
+		setup "$config"
+		for w in loop pair; do
+			out=$(msgtap-bench $w --count "$COUNT" --reps "$REPS") ||
+				fail "msgtap-bench $w failed under $config"
+			echo "BENCH-COST $round $config ${out}"
+		done
+		teardown "$config"
+	done
+	round=$((round + 1))
+done
+dmesg | grep msgtap_bench_bare | tail -n 1
+
+# --- 2. throughput and loss ---------------------------------------------------------------
+
+for n in $TPUT_SENDERS; do
+	info "throughput: $n flat-out senders for $TPUT_SECONDS s, msgtapd running"
+	msgtap_load
+	modsize=$(awk '$1 == "msgtap" { print $2 }' /proc/modules)
+	bench_daemon_start
+	c0=$(cpu_ticks $MSGTAPD_PID)
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	msgtap-workload --mode flood --senders "$n" --seconds "$TPUT_SECONDS" \
+		--truth /tmp/tput.json >/dev/null || fail "the flood workload deviated"
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	# What is still in flight (one flush_ms) is received within the window.
+	sleep 0.1
+	c1=$(cpu_ticks $MSGTAPD_PID)
+	line=$(snapshot_line /tmp/snap.json)
+	hwm=$(status_kb $MSGTAPD_PID VmHWM)
+	rss=$(status_kb $MSGTAPD_PID VmRSS)
+	if msgtap-verify --snapshot /tmp/snap.json /tmp/tput.json >/tmp/verify.out 2>&1; then
+		exact=1
+	else
+		exact=0
+		sed 's/^/verify: /' /tmp/verify.out | head -n 20
+	fi
+	echo "BENCH-KV tput senders=$n seconds=$(awk "BEGIN { print $t1 - $t0 }") sends_ok=$(truth_get /tmp/tput.json '*' sends_ok) calls=$(truth_get /tmp/tput.json '*' calls) cpu_ticks=$((c1 - c0)) clk_tck=100 vmhwm_kb=$hwm vmrss_kb=$rss module_bytes=$modsize exact=$exact"
+	echo "BENCH-JSON tput-$n $line"
+	daemon_stop || fail "msgtapd exited with status $?"
+	msgtap_unload
+	ipcrm -a 2>/dev/null
+done
+
+# --- 3. scale ------------------------------------------------------------------------------
+
+# A fresh module and daemon per step: the kernel's counters, which the
+# verifier compares with the daemon's, are then the step's own.
+echo 32000 >/proc/sys/kernel/msgmni
+for q in $SCALE_QUEUES; do
+	info "scale: $SCALE_SENDS sends over $q queue(s)"
+	msgtap_load
+	bench_daemon_start
+	c0=$(cpu_ticks $MSGTAPD_PID)
+	out=$(msgtap-bench spread --queues "$q" --sends "$SCALE_SENDS" --truth /tmp/spread.json) ||
+		fail "msgtap-bench spread failed"
+	echo "$out"
+	sleep 0.1
+	c1=$(cpu_ticks $MSGTAPD_PID)
+	line=$(snapshot_line /tmp/snap.json)
+	c2=$(cpu_ticks $MSGTAPD_PID)
+	if msgtap-verify --snapshot /tmp/snap.json /tmp/spread.json >/tmp/verify.out 2>&1; then
+		exact=1
+	else
+		exact=0
+		sed 's/^/verify: /' /tmp/verify.out | head -n 20
+	fi
+	echo "BENCH-KV scale queues=$q sends=$SCALE_SENDS cpu_ticks=$((c1 - c0)) snapshot_ticks=$((c2 - c1)) clk_tck=100 vmhwm_kb=$(status_kb $MSGTAPD_PID VmHWM) vmrss_kb=$(status_kb $MSGTAPD_PID VmRSS) exact=$exact"
+	echo "BENCH-JSON scale-$q $line"
+	daemon_stop || fail "msgtapd exited with status $?"
+	msgtap_unload
+done
+
+info "scale: $BLOCKED senders blocked in msgsnd at once"
+msgtap_load
+bench_daemon_start
+c0=$(cpu_ticks $MSGTAPD_PID)
+msgtap-bench blocked --senders "$BLOCKED" --truth /tmp/blocked.json || fail "msgtap-bench blocked failed"
+sleep 0.1
+c1=$(cpu_ticks $MSGTAPD_PID)
+line=$(snapshot_line /tmp/snap.json)
+if msgtap-verify --snapshot /tmp/snap.json /tmp/blocked.json >/tmp/verify.out 2>&1; then
+	exact=1
+else
+	exact=0
+	sed 's/^/verify: /' /tmp/verify.out | head -n 20
+fi
+echo "BENCH-KV blocked senders=$BLOCKED sends=$(truth_get /tmp/blocked.json '*' calls) cpu_ticks=$((c1 - c0)) clk_tck=100 vmhwm_kb=$(status_kb $MSGTAPD_PID VmHWM) vmrss_kb=$(status_kb $MSGTAPD_PID VmRSS) exact=$exact"
+echo "BENCH-JSON blocked $line"
+daemon_stop || fail "msgtapd exited with status $?"
+msgtap_unload
+echo "BENCH-END"

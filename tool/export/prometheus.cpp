@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The Prometheus rendering of a snapshot. Names and label sets are a contract
+// with dashboards and alerts: they only ever grow, and every series a queue
+// has exists from its first scrape on (fixed buckets, the usual errnos at 0),
+// so rate() never misses a first increment.
+#include "export/prometheus.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <cerrno>
+#include <cmath>
+#include <functional>
+#include <initializer_list>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace msgtap::exporter {
+
+namespace {
+
+using Label = std::pair<std::string_view, std::string>;
+using Labels = std::vector<Label>;
+
+// The errnos do_msgsnd() returns: always present, 0 until one happens.
+constexpr std::array<int, 7> kUsualErrnos = {EAGAIN, EACCES, EIDRM, EINVAL, EFAULT, EINTR, ENOMEM};
+
+std::string number(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  return fmt::format("{}", v);
+}
+
+std::string number(uint64_t v) { return std::to_string(v); }
+
+double seconds(uint64_t ns) { return static_cast<double>(ns) / 1e9; }
+
+// HELP text escapes only \ and newline.
+std::string help_text(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out;
+}
+
+// Appends families to one string. The format wants every line of a family
+// in one group, so callers emit a family's samples for all queues at once.
+class Writer {
+ public:
+  void family(std::string_view name, std::string_view type, std::string_view help) {
+    fmt::format_to(std::back_inserter(out_), "# HELP {} {}\n# TYPE {} {}\n", name, help_text(help),
+                   name, type);
+  }
+
+  void sample(std::string_view name, const Labels& labels, const std::string& value) {
+    out_ += name;
+    if (!labels.empty()) {
+      out_ += '{';
+      bool first = true;
+      for (const auto& [k, v] : labels) {
+        if (!first) out_ += ',';
+        first = false;
+        fmt::format_to(std::back_inserter(out_), "{}=\"{}\"", k, prometheus_label_value(v));
+      }
+      out_ += '}';
+    }
+    out_ += ' ';
+    out_ += value;
+    out_ += '\n';
+  }
+  void sample(std::string_view name, const Labels& labels, uint64_t v) {
+    sample(name, labels, number(v));
+  }
+  void sample(std::string_view name, const Labels& labels, double v) {
+    sample(name, labels, number(v));
+  }
+
+  // A whole family with one unlabelled sample.
+  void single(std::string_view name, std::string_view type, std::string_view help, uint64_t v) {
+    family(name, type, help);
+    sample(name, {}, v);
+  }
+  void single(std::string_view name, std::string_view type, std::string_view help, double v) {
+    family(name, type, help);
+    sample(name, {}, v);
+  }
+
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+Labels queue_labels(const stats::QueueRow& q) {
+  return {{"ipc_ns", std::to_string(q.key.ipc_ns)}, {"msqid", std::to_string(q.key.msqid)}};
+}
+
+Labels with(Labels labels, std::initializer_list<Label> more) {
+  labels.insert(labels.end(), more);
+  return labels;
+}
+
+// One histogram family over all queues: @hist picks the histogram; its
+// values divided by @divisor are in the exported base unit (a division, not a
+// multiplication by 1e-9: 2^35 / 1e9 rounds to the short 34.359738368).
+void histogram(Writer& w, const stats::Snapshot& snap, std::string_view name, std::string_view help,
+               int first, int last, double divisor,
+               const std::function<const stats::Log2Histogram&(const stats::QueueRow&)>& hist) {
+  w.family(name, "histogram", help);
+  const std::string bucket = fmt::format("{}_bucket", name);
+  for (const auto& q : snap.queues) {
+    const stats::Log2Histogram& h = hist(q);
+    const Labels base = queue_labels(q);
+    uint64_t cumulative = 0;
+    for (int i = 0; i < first; ++i) cumulative += h.bucket(i);
+    for (int i = first; i <= last; ++i) {
+      cumulative += h.bucket(i);
+      const double le = static_cast<double>(stats::Log2Histogram::upper_bound(i)) / divisor;
+      w.sample(bucket, with(base, {{"le", number(le)}}), cumulative);
+    }
+    w.sample(bucket, with(base, {{"le", "+Inf"}}), h.count());
+    if (divisor == 1.0)
+      w.sample(fmt::format("{}_sum", name), base, h.sum());
+    else
+      w.sample(fmt::format("{}_sum", name), base, static_cast<double>(h.sum()) / divisor);
+    w.sample(fmt::format("{}_count", name), base, h.count());
+  }
+}
+
+// A family with one sample per queue.
+template <typename F>
+void per_queue(Writer& w, const stats::Snapshot& snap, std::string_view name, std::string_view type,
+               std::string_view help, F&& value) {
+  w.family(name, type, help);
+  for (const auto& q : snap.queues) w.sample(name, queue_labels(q), value(q));
+}
+
+void queue_families(Writer& w, const stats::Snapshot& snap, const PrometheusOptions& opt) {
+  w.family("msgtap_queue_info", "gauge",
+           "Always 1: a queue's identity as the kernel reported it (IPC key as 0x%08x, owner "
+           "uid and gid, octal mode). Join on ipc_ns and msqid.");
+  for (const auto& q : snap.queues) {
+    const auto& id = q.stats.identity;
+    if (!id.known) continue;
+    w.sample("msgtap_queue_info",
+             with(queue_labels(q), {{"key", fmt::format("0x{:08x}", static_cast<uint32_t>(id.key))},
+                                    {"uid", std::to_string(id.uid)},
+                                    {"gid", std::to_string(id.gid)},
+                                    {"mode", fmt::format("{:04o}", id.mode)}}),
+             uint64_t{1});
+  }
+
+  per_queue(w, snap, "msgtap_queue_sends_total", "counter", "Successful msgsnd() calls.",
+            [](const auto& q) { return q.stats.send.sends_ok; });
+  per_queue(w, snap, "msgtap_queue_send_bytes_total", "counter",
+            "Bytes (msgsz) of successful msgsnd() calls.",
+            [](const auto& q) { return q.stats.send.bytes_ok; });
+
+  w.family("msgtap_queue_send_failures_total", "counter",
+           "Failed msgsnd() calls by errno; kernel restart codes count as EINTR.");
+  for (const auto& q : snap.queues) {
+    std::map<int, uint64_t> errors = q.stats.send.errors;
+    for (int e : kUsualErrnos) errors.try_emplace(e, 0);
+    for (const auto& [err, n] : errors)
+      w.sample("msgtap_queue_send_failures_total",
+               with(queue_labels(q), {{"errno", stats::errno_name(err)}}), n);
+  }
+
+  per_queue(w, snap, "msgtap_queue_nowait_failures_total", "counter",
+            "Failed msgsnd() calls that had IPC_NOWAIT in msgflg.",
+            [](const auto& q) { return q.stats.send.nowait_failures; });
+  per_queue(w, snap, "msgtap_queue_sends_slept_total", "counter",
+            "msgsnd() calls that slept waiting for room in the queue, whatever their result.",
+            [](const auto& q) { return q.stats.send.sends_slept; });
+  per_queue(w, snap, "msgtap_queue_slept_seconds_total", "counter",
+            "Time spent in msgsnd() calls that slept.",
+            [](const auto& q) { return seconds(q.stats.send.slept_ns); });
+  per_queue(w, snap, "msgtap_queue_compat_sends_total", "counter",
+            "msgsnd() calls made through the 32-bit compat entry points, whatever their result.",
+            [](const auto& q) { return q.stats.send.compat_sends; });
+
+  histogram(
+      w, snap, "msgtap_queue_message_size_bytes",
+      "Sizes (msgsz) of successful msgsnd() calls; power-of-two buckets.", kSizeFirstBucket,
+      kSizeLastBucket, 1.0, [](const auto& q) -> const auto& { return q.stats.send.size_bytes; });
+  histogram(
+      w, snap, "msgtap_queue_send_duration_seconds",
+      "Duration of msgsnd() calls, whatever their result, including time slept; "
+      "power-of-two buckets.",
+      kLatencyFirstBucket, kLatencyLastBucket, 1e9,
+      [](const auto& q) -> const auto& { return q.stats.send.latency_ns; });
+
+  // Only what msgctl(MSG_STAT_ANY) saw: a gauge that is not known is absent,
+  // not 0.
+  const auto live = [&](std::string_view name, std::string_view help, auto value) {
+    w.family(name, "gauge", help);
+    for (const auto& q : snap.queues)
+      if (q.stats.live.state == stats::QueueLive::State::present)
+        w.sample(name, queue_labels(q), value(q.stats.live));
+  };
+  live("msgtap_queue_messages", "Messages in the queue (msg_qnum) at the snapshot.",
+       [](const stats::QueueLive& l) { return l.qnum; });
+  live("msgtap_queue_bytes", "Bytes in the queue (msg_cbytes) at the snapshot.",
+       [](const stats::QueueLive& l) { return l.cbytes; });
+  live("msgtap_queue_capacity_bytes", "Capacity of the queue in bytes (msg_qbytes).",
+       [](const stats::QueueLive& l) { return l.qbytes; });
+  w.family("msgtap_queue_fill_ratio", "gauge",
+           "Bytes in the queue over its capacity, 0 to 1; a full queue makes senders sleep or "
+           "fail with EAGAIN.");
+  for (const auto& q : snap.queues) {
+    const auto& l = q.stats.live;
+    if (l.state == stats::QueueLive::State::present && l.qbytes > 0)
+      w.sample("msgtap_queue_fill_ratio", queue_labels(q),
+               static_cast<double>(l.cbytes) / static_cast<double>(l.qbytes));
+  }
+
+  per_queue(w, snap, "msgtap_queue_removed", "gauge",
+            "1 once the queue has been seen removed (IPC_RMID); its series go away when it is "
+            "retired.",
+            [](const auto& q) {
+              return uint64_t{q.stats.removed_at != 0 ||
+                              q.stats.live.state == stats::QueueLive::State::removed};
+            });
+
+  if (opt.monotonic_now_ns != 0) {
+    w.family("msgtap_queue_last_call_age_seconds", "gauge",
+             "Seconds since the latest msgsnd() call on the queue that msgtap recorded.");
+    for (const auto& q : snap.queues) {
+      // Events from before a reboot (restored state) have no age here.
+      if (q.stats.last_seen_ns == 0 || q.stats.last_seen_ns > opt.monotonic_now_ns) continue;
+      w.sample("msgtap_queue_last_call_age_seconds", queue_labels(q),
+               seconds(opt.monotonic_now_ns - q.stats.last_seen_ns));
+    }
+  }
+
+  w.family("msgtap_queue_top_mtype_calls", "gauge",
+           "Estimated msgsnd() calls per mtype, for the most frequent mtypes only (top-k, "
+           "Space-Saving): an upper bound, at most msgtap_queue_top_mtype_calls_overcount above "
+           "the true count. Calls that failed before the kernel read the mtype are not counted.");
+  for (const auto& q : snap.queues)
+    for (const auto& e : q.stats.send.mtypes.sorted())
+      w.sample("msgtap_queue_top_mtype_calls",
+               with(queue_labels(q), {{"mtype", std::to_string(static_cast<int64_t>(e.value))}}),
+               e.count);
+  w.family("msgtap_queue_top_mtype_calls_overcount", "gauge",
+           "How far msgtap_queue_top_mtype_calls may be above the true count; 0: exact.");
+  for (const auto& q : snap.queues)
+    for (const auto& e : q.stats.send.mtypes.sorted())
+      w.sample("msgtap_queue_top_mtype_calls_overcount",
+               with(queue_labels(q), {{"mtype", std::to_string(static_cast<int64_t>(e.value))}}),
+               e.error);
+
+  const auto sender_labels = [](const stats::QueueRow& q, const stats::TopK::Entry& e) {
+    const auto& info = q.stats.send.sender_info;
+    const auto it = info.find(static_cast<uint32_t>(e.value));
+    return with(queue_labels(q), {{"tgid", std::to_string(e.value)},
+                                  {"comm", it != info.end() ? it->second.comm : ""},
+                                  {"uid", it != info.end() ? std::to_string(it->second.uid) : ""}});
+  };
+  w.family("msgtap_queue_top_sender_calls", "gauge",
+           "Estimated msgsnd() calls per sending process, for the most frequent senders only "
+           "(top-k, Space-Saving): an upper bound, at most "
+           "msgtap_queue_top_sender_calls_overcount above the true count.");
+  for (const auto& q : snap.queues)
+    for (const auto& e : q.stats.send.senders.sorted())
+      w.sample("msgtap_queue_top_sender_calls", sender_labels(q, e), e.count);
+  w.family("msgtap_queue_top_sender_calls_overcount", "gauge",
+           "How far msgtap_queue_top_sender_calls may be above the true count; 0: exact.");
+  for (const auto& q : snap.queues)
+    for (const auto& e : q.stats.send.senders.sorted())
+      w.sample("msgtap_queue_top_sender_calls_overcount", sender_labels(q, e), e.error);
+
+  per_queue(w, snap, "msgtap_queue_mtypes_distinct", "gauge",
+            "Distinct mtypes seen; a lower bound when msgtap_queue_mtypes_distinct_saturated is 1.",
+            [](const auto& q) { return uint64_t{q.stats.send.mtypes_distinct.count()}; });
+  per_queue(w, snap, "msgtap_queue_mtypes_distinct_saturated", "gauge",
+            "1 when there were more distinct mtypes than msgtap counts exactly.",
+            [](const auto& q) { return uint64_t{q.stats.send.mtypes_distinct.saturated()}; });
+  per_queue(w, snap, "msgtap_queue_senders_distinct", "gauge",
+            "Distinct sending processes (tgid) seen; a lower bound when "
+            "msgtap_queue_senders_distinct_saturated is 1.",
+            [](const auto& q) { return uint64_t{q.stats.send.senders_distinct.count()}; });
+  per_queue(w, snap, "msgtap_queue_senders_distinct_saturated", "gauge",
+            "1 when there were more distinct senders than msgtap counts exactly.",
+            [](const auto& q) { return uint64_t{q.stats.send.senders_distinct.saturated()}; });
+}
+
+void global_families(Writer& w, const stats::Snapshot& snap, const PrometheusOptions& opt) {
+  w.family("msgtap_build_info", "gauge", "Always 1: the msgtapd version.");
+  w.sample("msgtap_build_info", {{"version", std::string(opt.version)}}, uint64_t{1});
+
+  w.single("msgtap_queues", "gauge", "Queues msgtapd tracks now.",
+           static_cast<uint64_t>(snap.queues.size()));
+  if (snap.stats_since > 0)
+    w.single("msgtap_stats_since_timestamp_seconds", "gauge",
+             "Unix time the counters count from (daemon start or the last reset).",
+             snap.stats_since);
+
+  w.family("msgtap_lost_events_total", "counter",
+           "msgsnd() calls msgtap did not count, by the stage that lost them; all 0 means every "
+           "call is in the statistics.");
+  const auto& l = snap.loss;
+  for (const auto& [stage, n] :
+       {std::pair{"kernel_ring_full", l.kernel_ring_full},
+        std::pair{"kernel_undeliverable", l.kernel_undeliverable},
+        std::pair{"probe_missed", l.probe_missed}, std::pair{"seq_gaps", l.seq_gaps}})
+    w.sample("msgtap_lost_events_total", {{"stage", stage}}, n);
+
+  // Every counter the module sent, under the module's own name for it.
+  for (const auto& [name, v] : snap.kernel.counters) {
+    const std::string metric = fmt::format("msgtap_kernel_{}_total", prometheus_name(name));
+    w.single(metric, "counter",
+             fmt::format("The msgtap kernel module's {} counter (see include/uapi/linux/msgtap.h).",
+                         name),
+             v);
+  }
+  if (snap.kernel.enabled)
+    w.single("msgtap_kernel_enabled", "gauge", "1 while the module records calls.",
+             uint64_t{*snap.kernel.enabled});
+  w.family("msgtap_probe_missed_total", "counter",
+           "Calls a kernel probe could not follow (kretprobe nmissed), by probed symbol.");
+  for (const auto& p : snap.kernel.probes)
+    w.sample("msgtap_probe_missed_total",
+             {{"symbol", p.symbol}, {"kind", genl::probe_kind_name(p.kind)}}, p.nmissed);
+
+  const auto& d = snap.daemon;
+  w.single("msgtap_daemon_events_received_total", "counter", "Event records msgtapd received.",
+           d.events_received);
+  w.single("msgtap_daemon_batches_received_total", "counter",
+           "Event batches (netlink messages) msgtapd received.", d.batches_received);
+  w.single("msgtap_daemon_seq_gaps_total", "counter", "Records missing by per-CPU sequence number.",
+           d.seq_gaps);
+  w.single("msgtap_daemon_socket_overruns_total", "counter",
+           "ENOBUFS seen on the netlink socket; the module retries, so not a loss by itself.",
+           d.socket_overruns);
+  w.single("msgtap_daemon_socket_drops_total", "counter",
+           "Batches the netlink socket refused (SO_MEMINFO); the module retries them.",
+           d.socket_drops);
+  w.single("msgtap_daemon_malformed_records_total", "counter",
+           "Records or attributes msgtapd could not parse.", d.malformed);
+  w.single("msgtap_daemon_unknown_attributes_total", "counter",
+           "Netlink attributes newer than this msgtapd, ignored.", d.unknown_attributes);
+
+  const auto& r = snap.retired;
+  w.single("msgtap_retired_queues_total", "counter",
+           "Removed queues whose series msgtapd dropped; their counts are in the retired totals.",
+           r.queues);
+  w.single("msgtap_retired_sends_total", "counter", "Successful msgsnd() calls on retired queues.",
+           r.sends_ok);
+  w.single("msgtap_retired_send_bytes_total", "counter",
+           "Bytes of successful msgsnd() calls on retired queues.", r.bytes_ok);
+  w.single("msgtap_retired_send_failures_total", "counter",
+           "Failed msgsnd() calls on retired queues.", r.sends_failed);
+}
+
+// Length of the valid UTF-8 sequence at the start of @s, 0 if it is not one.
+size_t utf8_length(std::string_view s) {
+  const auto b = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  const auto cont = [&](size_t i) { return i < s.size() && (b(i) & 0xC0) == 0x80; };
+  const unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(1) || !cont(2)) return 0;
+    if ((c == 0xE0 && b(1) < 0xA0) || (c == 0xED && b(1) > 0x9F)) return 0;  // overlong, surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if ((c == 0xF0 && b(1) < 0x90) || (c == 0xF4 && b(1) > 0x8F)) return 0;
+    return 4;
+  }
+  return 0;
+}
+
+}  // namespace
+
+// A comm is whatever bytes a process set with prctl(PR_SET_NAME), but the
+// format is UTF-8 and a scraper rejects the whole page over one bad byte:
+// invalid sequences become U+FFFD.
+std::string prometheus_label_value(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  while (!value.empty()) {
+    const size_t n = utf8_length(value);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      value.remove_prefix(1);
+      continue;
+    }
+    const char c = value[0];
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out.append(value.substr(0, n));
+    value.remove_prefix(n);
+  }
+  return out;
+}
+
+std::string prometheus_name(std::string_view name) {
+  std::string out;
+  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) out += '_';
+  for (char c : name) {
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    out += ok ? c : '_';
+  }
+  return out;
+}
+
+std::string render_prometheus(const stats::Snapshot& snapshot, const PrometheusOptions& options) {
+  Writer w;
+  global_families(w, snapshot, options);
+  queue_families(w, snapshot, options);
+  return w.take();
+}
+
+}  // namespace msgtap::exporter
