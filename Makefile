@@ -14,6 +14,7 @@
 #   make deps      installs the Debian packages all this needs (tests/deps.sh)
 #   make dkms-install  copies the module's sources to /usr/src/msgtap-VERSION
 #                  for `dkms add/build/install msgtap/VERSION`
+#   make check-pkg only the packaging tests (tests/pkg/run)
 #   make clean     removes build/ and the module's objects in kmod/
 
 BUILD := build
@@ -100,15 +101,20 @@ VERSION := $(shell cat VERSION)
 DKMS_DIR = $(DESTDIR)/usr/src/msgtap-$(VERSION)
 
 # Exactly what the module's build needs, in the layout kmod/Kbuild expects.
+# dkms.conf's version placeholder is dh_dkms's, so debian/rules can hand it
+# the same file.
 dkms-install:
 	install -d $(DKMS_DIR)/kmod $(DKMS_DIR)/include/uapi/linux
 	install -m 0644 kmod/Kbuild kmod/Makefile kmod/*.c kmod/*.h $(DKMS_DIR)/kmod/
 	install -m 0644 include/uapi/linux/msgtap.h $(DKMS_DIR)/include/uapi/linux/
 	install -m 0644 VERSION $(DKMS_DIR)/
-	sed 's/@VERSION@/$(VERSION)/' dkms.conf > $(DKMS_DIR)/dkms.conf
+	sed 's/#MODULE_VERSION#/$(VERSION)/' dkms.conf > $(DKMS_DIR)/dkms.conf
+
+check-pkg:
+	tests/pkg/run
 
 clean:
 	rm -rf $(BUILD)
 	cd kmod && rm -f *.o .*.o *.ko *.mod *.mod.c .*.cmd .*.d Module.symvers modules.order
 
-.PHONY: all module tools workload unit deps vm check check-debug demo dkms-install clean
+.PHONY: all module tools workload unit deps vm check check-debug demo dkms-install check-pkg clean
