@@ -14,6 +14,9 @@
 #   make deps      installs the Debian packages all this needs (tests/deps.sh)
 #   make dkms-install  copies the module's sources to /usr/src/msgtap-VERSION
 #                  for `dkms add/build/install msgtap/VERSION`
+#   make install   msgtapd, msgtapctl, the systemd unit, the default config,
+#                  a modules-load.d entry and the man pages, under PREFIX
+#                  (default /usr/local; packages use /usr) and DESTDIR
 #   make check-pkg only the packaging tests (tests/pkg/run)
 #   make clean     removes build/ and the module's objects in kmod/
 
@@ -45,9 +48,11 @@ module:
 	@test -d "$(KDIR)" || { echo "module: no kernel build tree at $(KDIR): install linux-headers-$(KVER)"; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod modules
 
+# TOOLS_TARGETS limits the build to some targets (debian/rules: msgtapd msgtapctl).
+TOOLS_TARGETS ?=
 tools:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE)
-	cmake --build $(BUILD) -j$(JOBS)
+	cmake --build $(BUILD) -j$(JOBS) $(if $(TOOLS_TARGETS),--target $(TOOLS_TARGETS))
 
 workload:
 	$(MAKE) -C tests/workload OUT=$(CURDIR)/$(BUILD)/bin
@@ -110,6 +115,32 @@ dkms-install:
 	install -m 0644 VERSION $(DKMS_DIR)/
 	sed 's/#MODULE_VERSION#/$(VERSION)/' dkms.conf > $(DKMS_DIR)/dkms.conf
 
+# GNU defaults for a build from source; Debian packages set PREFIX=/usr and
+# UNITDIR=/lib/systemd/system. The config lives in /etc whatever PREFIX is:
+# msgtapd reads /etc/msgtap/msgtapd.conf by default.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+MODULESLOADDIR ?= $(PREFIX)/lib/modules-load.d
+
+install: tools
+	install -D -m 0755 $(BUILD)/bin/msgtapd $(DESTDIR)$(SBINDIR)/msgtapd
+	install -D -m 0755 $(BUILD)/bin/msgtapctl $(DESTDIR)$(BINDIR)/msgtapctl
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/msgtap \
+		$(DESTDIR)$(MODULESLOADDIR) $(DESTDIR)$(MANDIR)/man8
+	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/msgtapd.service.in \
+		> $(DESTDIR)$(UNITDIR)/msgtapd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/msgtapd.service
+	install -m 0644 dist/msgtapd.conf $(DESTDIR)$(SYSCONFDIR)/msgtap/msgtapd.conf
+	install -m 0644 dist/modules-load.msgtap.conf $(DESTDIR)$(MODULESLOADDIR)/msgtap.conf
+	for page in msgtapd.8 msgtapctl.8; do \
+		sed 's/@VERSION@/$(VERSION)/' man/$$page > $(DESTDIR)$(MANDIR)/man8/$$page && \
+		chmod 0644 $(DESTDIR)$(MANDIR)/man8/$$page || exit 1; \
+	done
+
 check-pkg:
 	tests/pkg/run
 
@@ -117,4 +148,4 @@ clean:
 	rm -rf $(BUILD)
 	cd kmod && rm -f *.o .*.o *.ko *.mod *.mod.c .*.cmd .*.d Module.symvers modules.order
 
-.PHONY: all module tools workload unit deps vm check check-debug demo dkms-install check-pkg clean
+.PHONY: all module tools workload unit deps vm check check-debug demo dkms-install install check-pkg clean
