@@ -17,6 +17,7 @@
 #   make install   msgtapd, msgtapctl, the systemd unit, the default config,
 #                  a modules-load.d entry and the man pages, under PREFIX
 #                  (default /usr/local; packages use /usr) and DESTDIR
+#   make pkg       msgtap and msgtap-dkms .debs in build/pkg (dpkg-buildpackage)
 #   make check-pkg only the packaging tests (tests/pkg/run)
 #   make clean     removes build/ and the module's objects in kmod/
 
@@ -141,6 +142,11 @@ install: tools
 		chmod 0644 $(DESTDIR)$(MANDIR)/man8/$$page || exit 1; \
 	done
 
+# Unsigned binary packages in build/pkg, built from a clean copy of the
+# tree (what git tracks, and new files it would track, as they are now).
+pkg:
+	tests/pkg/build-debs $(BUILD)/pkg
+
 check-pkg:
 	tests/pkg/run
 
@@ -148,4 +154,5 @@ clean:
 	rm -rf $(BUILD)
 	cd kmod && rm -f *.o .*.o *.ko *.mod *.mod.c .*.cmd .*.d Module.symvers modules.order
 
-.PHONY: all module tools workload unit deps vm check check-debug demo dkms-install install check-pkg clean
+.PHONY: all module tools workload unit deps vm check check-debug demo dkms-install install pkg \
+	check-pkg clean
