@@ -25,7 +25,7 @@ BUILD := build
 CMAKE_BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 # Kernel specs for the VM tests; see tests/vm/run --help.
-MSGTAP_KERNELS ?= 6.1 6.12 debug
+MSGTAP_KERNELS ?= 6.1 6.1-generic 6.12 6.12-rt debug
 export MSGTAP_KERNELS
 
 # The module builds against the running kernel when its headers are
