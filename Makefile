@@ -17,6 +17,7 @@
 #   make install   msgtapd, msgtapctl, the systemd unit, the default config,
 #                  a modules-load.d entry and the man pages, under PREFIX
 #                  (default /usr/local; packages use /usr) and DESTDIR
+#   make uninstall removes them again (an edited config stays)
 #   make pkg       msgtap and msgtap-dkms .debs in build/pkg (dpkg-buildpackage)
 #   make check-pkg only the packaging tests (tests/pkg/run)
 #   make clean     removes build/ and the module's objects in kmod/
@@ -142,6 +143,17 @@ install: tools
 		chmod 0644 $(DESTDIR)$(MANDIR)/man8/$$page || exit 1; \
 	done
 
+# Removes what install installed (same PREFIX and DESTDIR), except a config
+# that was changed since: cmp keeps an edited one.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/msgtapd $(DESTDIR)$(BINDIR)/msgtapctl \
+		$(DESTDIR)$(UNITDIR)/msgtapd.service $(DESTDIR)$(MODULESLOADDIR)/msgtap.conf \
+		$(DESTDIR)$(MANDIR)/man8/msgtapd.8 $(DESTDIR)$(MANDIR)/man8/msgtapctl.8
+	if cmp -s dist/msgtapd.conf $(DESTDIR)$(SYSCONFDIR)/msgtap/msgtapd.conf; then \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/msgtap/msgtapd.conf; \
+		rmdir $(DESTDIR)$(SYSCONFDIR)/msgtap 2>/dev/null || true; \
+	fi
+
 # Unsigned binary packages in build/pkg, built from a clean copy of the
 # tree (what git tracks, and new files it would track, as they are now).
 pkg:
@@ -154,5 +166,5 @@ clean:
 	rm -rf $(BUILD)
 	cd kmod && rm -f *.o .*.o *.ko *.mod *.mod.c .*.cmd .*.d Module.symvers modules.order
 
-.PHONY: all module tools workload unit deps vm check check-debug demo dkms-install install pkg \
-	check-pkg clean
+.PHONY: all module tools workload unit deps vm check check-debug demo dkms-install install uninstall \
+	pkg check-pkg clean

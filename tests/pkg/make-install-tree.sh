@@ -6,7 +6,8 @@
 # config (every key commented out, with msgtapd's own defaults), a
 # modules-load.d entry that loads nothing until edited, and the two man
 # pages, which man and groff render without a warning and which document
-# every option and subcommand the built tools offer.
+# every option and subcommand the built tools offer; and that `make
+# uninstall` removes it all again but an edited config.
 . "$(dirname "$0")/lib.sh"
 cd "$MSGTAP_ROOT"
 
@@ -126,3 +127,12 @@ for opt in --socket --json --tgid --uid --ipc-ns --msqid --cgroup --failures-onl
 	grep -q -- "$opt" "$dest/msgtapctl.txt" || fail "msgtapctl(8) does not document $opt"
 done
 ok "msgtapctl(8) documents the global and filter options"
+
+# --- make uninstall ------------------------------------------------------------
+echo "# edited" >>"$dest/local/etc/msgtap/msgtapd.conf"
+make --no-print-directory uninstall DESTDIR="$dest/local" >/dev/null
+left=$(cd "$dest/local" && find . ! -type d | sed 's|^\.||')
+check_eq "files left by make uninstall (an edited config stays)" /etc/msgtap/msgtapd.conf "$left"
+make --no-print-directory uninstall DESTDIR="$d" PREFIX=/usr UNITDIR=/lib/systemd/system >/dev/null
+left=$(cd "$d" && find . ! -type d | sed 's|^\.||')
+check_eq "files left by make uninstall" "" "$left"
