@@ -7,8 +7,9 @@
 # removal; and that lintian finds no error, and no warning but those listed
 # in tests/pkg/lintian-allowed. MSGTAP_PKG_REUSE_DEBS=1 checks the .debs of
 # the last run again instead of building (for working on this test).
+# shellcheck source=tests/pkg/lib.sh
 . "$(dirname "$0")/lib.sh"
-cd "$MSGTAP_ROOT"
+cd "$MSGTAP_ROOT" || exit 1
 
 out=$MSGTAP_PKG_OUT/debs
 [ -n "${MSGTAP_PKG_REUSE_DEBS:-}" ] || tests/pkg/build-debs "$out" || fail "dpkg-buildpackage failed"

@@ -9,10 +9,11 @@
 # private mount namespace where /var/lib/dkms (the DKMS tree and its MOK
 # signing key) and /lib/modules/KVER (where it installs and runs depmod) are
 # scratch directories: the host is left as it was, and the test checks that.
+# shellcheck source=tests/pkg/lib.sh
 . "$(dirname "$0")/lib.sh"
-cd "$MSGTAP_ROOT"
+cd "$MSGTAP_ROOT" || exit 1
 
-specs=(${MSGTAP_PKG_DKMS_KERNELS:-6.1 6.12})
+read -r -a specs <<<"${MSGTAP_PKG_DKMS_KERNELS:-6.1 6.12}"
 kvers=()
 for spec in "${specs[@]}"; do
 	kver=$(kver_of "$spec") || fail "cannot resolve kernel $spec"

@@ -3,8 +3,9 @@
 # Proves that the msgtap.ko DKMS built (dkms-build-install) is a working
 # module: a Debian 6.1 cloud guest loads it, counts a workload exactly with
 # it, and unloads it (the VM scenarios boot-module-loads, e2e-exact-64bit).
+# shellcheck source=tests/pkg/lib.sh
 . "$(dirname "$0")/lib.sh"
-cd "$MSGTAP_ROOT"
+cd "$MSGTAP_ROOT" || exit 1
 
 kver=$(kver_of "${MSGTAP_PKG_BOOT_KERNEL:-6.1}")
 ko=$MSGTAP_PKG_OUT/dkms-msgtap-$kver.ko

@@ -5,8 +5,9 @@
 # names msgtap at the version of ./VERSION, builds only where kprobes,
 # kretprobes and SysV IPC exist, and autoinstalls; and that VERSION is the
 # one place the version lives (debian/changelog agrees with it).
+# shellcheck source=tests/pkg/lib.sh
 . "$(dirname "$0")/lib.sh"
-cd "$MSGTAP_ROOT"
+cd "$MSGTAP_ROOT" || exit 1
 
 dest=$MSGTAP_PKG_OUT/dkms-source-tree
 rm -rf "$dest"

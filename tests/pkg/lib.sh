@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=bash disable=SC2034 # variables for the tests that source this
 # Helpers for the packaging tests (bash); source with `. tests/pkg/lib.sh`.
 # tests/pkg/run sets MSGTAP_ROOT (the source tree) and MSGTAP_PKG_OUT
 # (build/pkg); a test may also run on its own from the tree's top.

@@ -8,8 +8,9 @@
 # pages, which man and groff render without a warning and which document
 # every option and subcommand the built tools offer; and that `make
 # uninstall` removes it all again but an edited config.
+# shellcheck source=tests/pkg/lib.sh
 . "$(dirname "$0")/lib.sh"
-cd "$MSGTAP_ROOT"
+cd "$MSGTAP_ROOT" || exit 1
 
 dest=$MSGTAP_PKG_OUT/install
 rm -rf "$dest"
