@@ -29,6 +29,11 @@ JOBS ?= $(shell nproc)
 # Kernel specs for the VM tests; see tests/vm/run --help.
 MSGTAP_KERNELS ?= 6.1 6.1-generic 6.12 6.12-rt debug
 export MSGTAP_KERNELS
+# Limit for one kernel's whole VM run. The debug kernel's run of every
+# scenario takes about 900 s on a busy 2-core machine; a hung scenario is
+# still stopped by the per-scenario limit (tests/vm/run --help).
+MSGTAP_VM_TIMEOUT ?= 1800
+export MSGTAP_VM_TIMEOUT
 
 # The module builds against the running kernel when its headers are
 # installed; a build host or container usually runs some other kernel, so
