@@ -426,6 +426,12 @@ int msgtap_probe_init(const char *symbol, int maxactive, bool early)
 	msgtap_krp.kp.symbol_name = symbol;
 	msgtap_krp.maxactive = maxactive;
 	err = register_kretprobe(&msgtap_krp);
+	if (err == -ENOENT) {
+		pr_err("no function %s in this kernel (error %d): load with symbol=NAME naming the function that implements msgsnd\n",
+		       symbol, err);
+		msgtap_wrappers_exit();
+		return err;
+	}
 	if (err) {
 		pr_err("cannot attach a kretprobe to %s (error %d): is it a traceable function of this kernel? Load with symbol=NAME to choose another\n",
 		       symbol, err);

@@ -17,6 +17,10 @@ packages=(
 	python3 prometheus
 	# What kbuild needs to build out-of-tree modules against Debian's headers.
 	bc flex bison libelf-dev libssl-dev dwarves
+	# The packaging tests (tests/pkg): DKMS, the Debian package build and
+	# its checks, and the chroot the packages are installed into.
+	dkms dh-dkms debhelper dpkg-dev fakeroot lintian debootstrap
+	man-db groff-base systemd
 )
 for kver in "$@"; do
 	packages+=("linux-headers-$kver")
