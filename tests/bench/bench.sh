@@ -38,6 +38,9 @@ SCALE_QUEUES=$(echo "$SCALE_QUEUES" | tr ',' ' ')
 bench_daemon_start() {
 	need msgtapd
 	mkdir -p $MSGTAP_RUN
+	# Each step counts from zero: without this msgtapd would continue from
+	# the previous step's snapshot (--restore, same boot).
+	rm -f $MSGTAP_JSON
 	msgtapd --socket $MSGTAP_SOCKET --json $MSGTAP_JSON >$MSGTAPD_LOG 2>&1 &
 	MSGTAPD_PID=$!
 	wait_for _msgtapd_answers || {

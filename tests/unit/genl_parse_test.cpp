@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "genl/parse.h"
 #include "test_events.h"
@@ -89,6 +90,47 @@ TEST(ParseEvents, OldNewUnknownShortAndTruncated) {
   const msgtap_send_event& n = b.sends[2];
   EXPECT_EQ(std::memcmp(&n, &newer.ev, sizeof(n)), 0);
   EXPECT_EQ(n.ts_ns, 123456789012345ULL);
+}
+
+TEST(VisitEvents, SameRecordsAndDefectsAsParseMessage) {
+  MsgPtr m = genl_message(MSGTAP_CMD_EVENTS, 0);
+  for (uint64_t seq = 1; seq <= 3; ++seq) {
+    const msgtap_send_event ev = make_event({.msqid = static_cast<int32_t>(seq), .seq = seq});
+    ASSERT_EQ(nla_put(m.get(), MSGTAP_A_EVENT_SEND, sizeof(ev), &ev), 0);
+  }
+  const uint32_t something = 1;
+  ASSERT_EQ(nla_put(m.get(), MSGTAP_A_MAX + 20, sizeof(something), &something), 0);
+  const msgtap_send_event short_one = make_event({.seq = 9});
+  ASSERT_EQ(nla_put(m.get(), MSGTAP_A_EVENT_SEND, kMinSendRecord - 4, &short_one), 0);
+
+  std::vector<msgtap_send_event> seen;
+  const auto d = visit_if_events(nlmsg_hdr(m.get()), kFamily,
+                                 [&](const msgtap_send_event& ev) { seen.push_back(ev); });
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->malformed, 1U);
+  EXPECT_EQ(d->unknown_attributes, 1U);
+
+  const auto b = as<EventBatch>(parse_message(nlmsg_hdr(m.get()), kFamily));
+  ASSERT_EQ(seen.size(), 3U);
+  ASSERT_EQ(b.sends.size(), 3U);
+  for (size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(seen[i].seq, i + 1);
+    EXPECT_EQ(std::memcmp(&seen[i], &b.sends[i], sizeof(seen[i])), 0);
+  }
+}
+
+TEST(VisitEvents, LeavesEverythingElseToParseMessage) {
+  int calls = 0;
+  const SendVisitor count = [&](const msgtap_send_event&) { ++calls; };
+  MsgPtr stats = genl_message(MSGTAP_CMD_GET_STATS, 5);
+  EXPECT_FALSE(visit_if_events(nlmsg_hdr(stats.get()), kFamily, count).has_value());
+  MsgPtr other(nlmsg_alloc());
+  ASSERT_NE(genlmsg_put(other.get(), 0, 0, kFamily + 1, 0, 0, MSGTAP_CMD_EVENTS, 1), nullptr);
+  EXPECT_FALSE(visit_if_events(nlmsg_hdr(other.get()), kFamily, count).has_value());
+  // Too short for a generic netlink header: parse_message counts it malformed.
+  MsgPtr bare(nlmsg_alloc_simple(kFamily, 0));
+  EXPECT_FALSE(visit_if_events(nlmsg_hdr(bare.get()), kFamily, count).has_value());
+  EXPECT_EQ(calls, 0);
 }
 
 TEST(ParseStats, OlderModuleWithoutEnabled) {

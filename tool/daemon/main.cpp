@@ -182,6 +182,12 @@ class Daemon {
   genl::Socket sock_;
   stats::Aggregator aggregator_;
   Receiver receiver_;
+  // How read_netlink() reads: records straight into the receiver.
+  const genl::Socket::Reader reader_{
+      .send = [this](const msgtap_send_event& ev) { receiver_.on_send(ev); },
+      .batch = [this](const genl::BatchDefects& d) { receiver_.on_batch_end(d); },
+      .message = [this](genl::Message& m) { handle(m); },
+  };
   QueueProber prober_;
   stats::RateBase rate_base_;
   bool have_rate_base_ = false;
@@ -409,7 +415,7 @@ int Daemon::run() {
 
 void Daemon::read_netlink() {
   for (int i = 0; i < kMaxDatagramsPerWake; ++i) {
-    auto got = sock_.receive();
+    auto got = sock_.receive(reader_);
     if (!got) {
       if (got.error().code == ENOBUFS) {
         receiver_.on_overrun();
@@ -424,11 +430,10 @@ void Daemon::read_netlink() {
       log(Priority::err, "{}", got.error().message);
       return;
     }
-    if (got->empty()) {
+    if (!*got) {
       drive(syncer_.on_drained());
       return;
     }
-    for (auto& m : *got) handle(m);
   }
 }
 

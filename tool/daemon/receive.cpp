@@ -19,21 +19,27 @@ uint64_t SeqTracker::observe(uint32_t cpu, uint64_t seq) {
   return missing;
 }
 
-void Receiver::on_batch(const genl::EventBatch& batch) {
-  ++counters_.batches_received;
-  counters_.malformed += batch.malformed;
-  counters_.unknown_attributes += batch.unknown_attributes;
-  for (const auto& ev : batch.sends) {
-    // Numbers start at 1 and CPU ids are small: anything else is not a
-    // record this protocol produces; keep it out of the statistics.
-    if (ev.seq == 0 || ev.cpu >= SeqTracker::kMaxCpus) {
-      ++counters_.malformed;
-      continue;
-    }
-    seq_.observe(ev.cpu, ev.seq);
-    ++counters_.events_received;
-    aggregator_.add_send(ev);
+void Receiver::on_send(const msgtap_send_event& ev) {
+  // Numbers start at 1 and CPU ids are small: anything else is not a
+  // record this protocol produces; keep it out of the statistics.
+  if (ev.seq == 0 || ev.cpu >= SeqTracker::kMaxCpus) {
+    ++counters_.malformed;
+    return;
   }
+  seq_.observe(ev.cpu, ev.seq);
+  ++counters_.events_received;
+  aggregator_.add_send(ev);
+}
+
+void Receiver::on_batch_end(const genl::BatchDefects& defects) {
+  ++counters_.batches_received;
+  counters_.malformed += defects.malformed;
+  counters_.unknown_attributes += defects.unknown_attributes;
+}
+
+void Receiver::on_batch(const genl::EventBatch& batch) {
+  for (const auto& ev : batch.sends) on_send(ev);
+  on_batch_end({batch.malformed, batch.unknown_attributes});
 }
 
 stats::DaemonCounters Receiver::counters() const {

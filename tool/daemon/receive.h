@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "genl/parse.h"
 #include "genl/types.h"
 #include "stats/aggregate.h"
 #include "stats/snapshot.h"
@@ -42,6 +43,11 @@ class Receiver {
  public:
   explicit Receiver(stats::Aggregator& aggregator) : aggregator_(aggregator) {}
 
+  // One record of a batch, as the socket reads it (the hot path) ...
+  void on_send(const msgtap_send_event& ev);
+  // ... then the batch's end, with what could not be read in it.
+  void on_batch_end(const genl::BatchDefects& defects);
+  // A whole batch: each record, then its end.
   void on_batch(const genl::EventBatch& batch);
   // The netlink socket reported ENOBUFS.
   void on_overrun() { ++counters_.socket_overruns; }

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 namespace msgtap::genl {
 
@@ -33,33 +34,44 @@ std::string get_string(const nlattr* a) {
   return std::string(p, strnlen(p, static_cast<size_t>(nla_len(a))));
 }
 
-EventBatch parse_events(const nlattr* head, int len) {
-  EventBatch batch;
+// Hands each send record of an EVENTS message's attributes to @on_send,
+// copied out of the 4-byte-aligned attribute into a zeroed struct.
+BatchDefects visit_events(const nlattr* head, int len, const SendVisitor& on_send) {
+  BatchDefects d;
   const nlattr* pos = nullptr;
   int rem = 0;
-  batch.sends.reserve(static_cast<size_t>(len) / (NLA_HDRLEN + sizeof(msgtap_send_event)) + 1);
   nla_for_each_attr(pos, head, len, rem) {
     switch (nla_type(pos)) {
       case MSGTAP_A_EVENT_SEND: {
         const auto n = static_cast<size_t>(nla_len(pos));
         if (n < kMinSendRecord) {
-          ++batch.malformed;
+          ++d.malformed;
           break;
         }
         msgtap_send_event ev{};
         std::memcpy(&ev, nla_data(pos), std::min(n, sizeof(ev)));
-        batch.sends.push_back(ev);
+        on_send(ev);
         break;
       }
       case MSGTAP_A_PAD:
         break;
       default:
-        ++batch.unknown_attributes;
+        ++d.unknown_attributes;
         break;
     }
   }
   // Bytes left that do not form a whole attribute: one cut-off attribute.
-  if (rem > 0) ++batch.malformed;
+  if (rem > 0) ++d.malformed;
+  return d;
+}
+
+EventBatch parse_events(const nlattr* head, int len) {
+  EventBatch batch;
+  batch.sends.reserve(static_cast<size_t>(len) / (NLA_HDRLEN + sizeof(msgtap_send_event)) + 1);
+  const BatchDefects d =
+      visit_events(head, len, [&](const msgtap_send_event& ev) { batch.sends.push_back(ev); });
+  batch.malformed = d.malformed;
+  batch.unknown_attributes = d.unknown_attributes;
   return batch;
 }
 
@@ -212,6 +224,15 @@ Ack parse_error(const nlmsghdr* nlh) {
 }
 
 }  // namespace
+
+std::optional<BatchDefects> visit_if_events(const nlmsghdr* nlh, int family_id,
+                                            const SendVisitor& on_send) {
+  if (nlh->nlmsg_type != family_id) return std::nullopt;
+  if (nlh->nlmsg_len < NLMSG_HDRLEN + GENL_HDRLEN) return std::nullopt;
+  const auto* gnlh = static_cast<const genlmsghdr*>(nlmsg_data(nlh));
+  if (gnlh->cmd != MSGTAP_CMD_EVENTS) return std::nullopt;
+  return visit_events(genlmsg_attrdata(gnlh, 0), genlmsg_attrlen(gnlh, 0), on_send);
+}
 
 Message parse_message(const nlmsghdr* nlh, int family_id) {
   if (nlh->nlmsg_type == NLMSG_ERROR) return parse_error(nlh);

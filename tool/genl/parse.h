@@ -5,6 +5,9 @@
 
 #include <linux/netlink.h>
 
+#include <functional>
+#include <optional>
+
 #include "genl/types.h"
 
 struct nl_msg;
@@ -15,6 +18,17 @@ namespace msgtap::genl {
 // resolved id of the msgtap family. Never fails: what cannot be read is
 // counted (EventBatch::malformed) or reported as an error Ack.
 Message parse_message(const nlmsghdr* nlh, int family_id);
+
+// The event hot path: if @nlh is an EVENTS batch, hands its send records to
+// @on_send one at a time (no EventBatch is built) and returns what could not
+// be read; otherwise returns nothing and leaves @nlh to parse_message().
+using SendVisitor = std::function<void(const msgtap_send_event&)>;
+struct BatchDefects {
+  uint32_t malformed = 0;           // as EventBatch::malformed
+  uint32_t unknown_attributes = 0;  // as EventBatch::unknown_attributes
+};
+std::optional<BatchDefects> visit_if_events(const nlmsghdr* nlh, int family_id,
+                                            const SendVisitor& on_send);
 
 // Appends @filter to @msg as a MSGTAP_A_FILTER nest, as SET_FILTER takes it;
 // appends nothing for an empty filter (SET_FILTER without attributes clears).

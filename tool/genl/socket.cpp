@@ -14,6 +14,7 @@
 #include <netlink/socket.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -26,8 +27,8 @@ namespace msgtap::genl {
 
 namespace {
 
-// One recvmsg() reads one datagram into a buffer this big. Kernel messages
-// are at most MSGTAP_BATCH_MAX (events) or a page (answers).
+// One recvmsg() reads one datagram into the socket's buffer, this big.
+// Kernel messages are at most MSGTAP_BATCH_MAX (events) or a page (answers).
 constexpr size_t kRecvBuffer = 64 << 10;
 static_assert(kRecvBuffer >= MSGTAP_BATCH_MAX);
 
@@ -64,9 +65,8 @@ Result<Socket> Socket::open(const SocketOptions& options) {
 
   nl_socket_disable_seq_check(raw);
   nl_socket_disable_auto_ack(raw);  // requests set NLM_F_ACK themselves
-  nl_socket_disable_msg_peek(raw);
-  if ((err = nl_socket_set_msg_buf_size(raw, kRecvBuffer)) < 0)
-    return Error{EIO, fmt::format("cannot size the netlink read buffer: {}", nl_error(err))};
+  // Reading is Socket::receive()'s own recvmsg() into a buffer kept
+  // between reads; libnl only sends.
 
   const int fd = nl_socket_get_fd(raw);
   const int one = 1;
@@ -121,22 +121,58 @@ Result<uint32_t> Socket::send_with(uint8_t cmd, bool ack, const std::function<in
   return seq;
 }
 
-Result<std::vector<Message>> Socket::receive() {
+Result<bool> Socket::receive(const Reader& reader) {
+  if (buf_.empty()) buf_.resize(kRecvBuffer);
   sockaddr_nl peer{};
-  unsigned char* raw = nullptr;
-  int n = nl_recv(sk_.get(), &peer, &raw, nullptr);
-  if (n == 0 || n == -NLE_AGAIN) return std::vector<Message>{};
-  if (n == -NLE_NOMEM)  // libnl's name for ENOBUFS from recvmsg()
-    return Error{ENOBUFS, "netlink receive buffer overrun"};
-  if (n < 0) return Error{EIO, fmt::format("cannot read from netlink: {}", nl_error(n))};
-  std::unique_ptr<unsigned char, decltype(&std::free)> buf(raw, &std::free);
-
-  std::vector<Message> out;
+  iovec iov{buf_.data(), buf_.size()};
+  msghdr mh{};
+  mh.msg_name = &peer;
+  mh.msg_namelen = sizeof(peer);
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  ssize_t got;
+  while ((got = ::recvmsg(fd(), &mh, 0)) < 0 && errno == EINTR) {
+  }
+  if (got < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+    if (errno == ENOBUFS) return Error{ENOBUFS, "netlink receive buffer overrun"};
+    return Error{errno, fmt::format("cannot read from netlink: {}", std::strerror(errno))};
+  }
   // Only the kernel (port 0) speaks for msgtap; any local process could send
   // a datagram to this port.
-  if (peer.nl_pid != 0) return out;
-  for (auto* h = reinterpret_cast<nlmsghdr*>(buf.get()); nlmsg_ok(h, n); h = nlmsg_next(h, &n))
-    out.push_back(parse_message(h, family_));
+  if (peer.nl_pid != 0) return true;
+  int len = static_cast<int>(got);
+  for (auto* h = reinterpret_cast<nlmsghdr*>(buf_.data()); nlmsg_ok(h, len);
+       h = nlmsg_next(h, &len)) {
+    if (auto defects = visit_if_events(h, family_, reader.send)) {
+      if (reader.batch) reader.batch(*defects);
+    } else if (reader.message) {
+      Message m = parse_message(h, family_);
+      reader.message(m);
+    }
+  }
+  // The protocol's datagrams fit the buffer; a longer one lost its end (and
+  // the records in it show as sequence gaps).
+  if ((mh.msg_flags & MSG_TRUNC) && reader.batch) reader.batch(BatchDefects{1, 0});
+  return true;
+}
+
+Result<std::vector<Message>> Socket::receive() {
+  std::vector<Message> out;
+  EventBatch batch;
+  const Reader reader{
+      .send = [&](const msgtap_send_event& ev) { batch.sends.push_back(ev); },
+      .batch =
+          [&](const BatchDefects& d) {
+            batch.malformed = d.malformed;
+            batch.unknown_attributes = d.unknown_attributes;
+            out.emplace_back(std::move(batch));
+            batch = EventBatch{};
+          },
+      .message = [&](Message& m) { out.push_back(std::move(m)); },
+  };
+  auto got = receive(reader);
+  if (!got) return got.error();
   return out;
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "genl/parse.h"
 #include "genl/types.h"
 
 struct nl_sock;
@@ -60,9 +61,22 @@ class Socket {
   // sequence number (never 0: the kernel's events carry 0).
   Result<uint32_t> send(uint8_t cmd, bool ack);
 
-  // Reads one datagram without blocking and returns its messages; an empty
-  // vector when nothing is waiting. Error ENOBUFS means the socket overran
-  // (the kernel dropped datagrams); the socket stays usable.
+  // Where receive(const Reader&) puts what one datagram holds. Event
+  // batches are not collected: each send record goes to @send as it is read
+  // (the hot path), then @batch gets what could not be read in that batch
+  // (also once, {1, 0}, for a datagram too long for the buffer). Every other
+  // message goes to @message. Empty members drop what they would get.
+  struct Reader {
+    SendVisitor send;
+    std::function<void(const BatchDefects&)> batch;
+    std::function<void(Message&)> message;
+  };
+  // Reads one datagram without blocking into the socket's own buffer.
+  // Returns false when nothing was waiting. Error ENOBUFS means the socket
+  // overran (the kernel dropped datagrams); the socket stays usable.
+  Result<bool> receive(const Reader& reader);
+  // The same, collected: the datagram's messages, event batches as
+  // EventBatch; an empty vector when nothing was waiting.
   Result<std::vector<Message>> receive();
 
   // Datagrams dropped on this socket so far (SO_MEMINFO, SK_MEMINFO_DROPS).
@@ -98,6 +112,7 @@ class Socket {
 
   std::unique_ptr<nl_sock, Deleter> sk_;
   int family_ = 0;
+  std::vector<unsigned char> buf_;  // receive()'s datagram buffer
 };
 
 }  // namespace msgtap::genl
