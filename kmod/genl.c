@@ -4,9 +4,7 @@
  * delivery of the per-CPU rings to the one registered listener.
  *
  * Delivery is a single delayed work item that drains every CPU's ring into
- * MSGTAP_CMD_EVENTS batches and unicasts them to the listener. It is queued
- * on the unbound workqueue, so the scheduler may run it on an idle CPU
- * instead of pinning it behind the busy sender that kicked it. It runs every
+ * MSGTAP_CMD_EVENTS batches and unicasts them to the listener. It runs every
  * flush_ms while a listener exists, at once when a ring is half full, and
  * synchronously for MSGTAP_CMD_FLUSH. One consumer keeps each CPU's records in
  * order on the wire. A batch the listener's full socket refuses stays in the
@@ -140,7 +138,7 @@ static void msgtap_drain_fn(struct work_struct *work)
 	mutex_lock(&msgtap_deliver_lock);
 	msgtap_deliver();
 	if (msgtap_listener && !msgtap_stopping)
-		queue_delayed_work(system_unbound_wq, &msgtap_drain,
+		queue_delayed_work(system_wq, &msgtap_drain,
 				   msgtap_flush_jiffies);
 	mutex_unlock(&msgtap_deliver_lock);
 }
@@ -148,7 +146,7 @@ static void msgtap_drain_fn(struct work_struct *work)
 void msgtap_genl_kick(struct irq_work *work)
 {
 	if (!READ_ONCE(msgtap_stopping))
-		mod_delayed_work(system_unbound_wq, &msgtap_drain, 0);
+		mod_delayed_work(system_wq, &msgtap_drain, 0);
 }
 
 static int msgtap_cmd_register(struct sk_buff *skb, struct genl_info *info)
@@ -167,7 +165,7 @@ static int msgtap_cmd_register(struct sk_buff *skb, struct genl_info *info)
 		atomic64_add(msgtap_ring_discard_all(), &msgtap_undeliverable);
 		WRITE_ONCE(msgtap_listener, info->snd_portid);
 		pr_info("listener registered (port %u)\n", info->snd_portid);
-		queue_delayed_work(system_unbound_wq, &msgtap_drain,
+		queue_delayed_work(system_wq, &msgtap_drain,
 				   msgtap_flush_jiffies);
 	}
 	mutex_unlock(&msgtap_deliver_lock);
