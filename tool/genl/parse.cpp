@@ -35,7 +35,8 @@ std::string get_string(const nlattr* a) {
 }
 
 // Hands each send record of an EVENTS message's attributes to @on_send,
-// copied out of the 4-byte-aligned attribute into a zeroed struct.
+// copied out of the 4-byte-aligned attribute; a record shorter than today's
+// (an older kernel's) reads as zero beyond its end.
 BatchDefects visit_events(const nlattr* head, int len, const SendVisitor& on_send) {
   BatchDefects d;
   const nlattr* pos = nullptr;

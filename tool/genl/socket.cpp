@@ -121,7 +121,7 @@ Result<uint32_t> Socket::send_with(uint8_t cmd, bool ack, const std::function<in
   return seq;
 }
 
-Result<bool> Socket::receive(const Reader& reader) {
+Result<std::optional<int>> Socket::read_datagram(bool* truncated) {
   if (buf_.empty()) buf_.resize(kRecvBuffer);
   sockaddr_nl peer{};
   iovec iov{buf_.data(), buf_.size()};
@@ -134,17 +134,27 @@ Result<bool> Socket::receive(const Reader& reader) {
   while ((got = ::recvmsg(fd(), &mh, 0)) < 0 && errno == EINTR) {
   }
   if (got < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return std::optional<int>{};
     if (errno == ENOBUFS) return Error{ENOBUFS, "netlink receive buffer overrun"};
     return Error{errno, fmt::format("cannot read from netlink: {}", std::strerror(errno))};
   }
+  *truncated = (mh.msg_flags & MSG_TRUNC) != 0;
   // Only the kernel (port 0) speaks for msgtap; any local process could send
   // a datagram to this port.
-  if (peer.nl_pid != 0) return true;
-  int len = static_cast<int>(got);
+  return std::optional<int>{peer.nl_pid == 0 ? static_cast<int>(got) : 0};
+}
+
+Result<bool> Socket::receive(const Reader& reader) {
+  bool truncated = false;
+  auto got = read_datagram(&truncated);
+  if (!got) return got.error();
+  if (!*got) return false;
+  static const SendVisitor kDrop = [](const msgtap_send_event&) {};
+  const SendVisitor& send = reader.send ? reader.send : kDrop;
+  int len = **got;
   for (auto* h = reinterpret_cast<nlmsghdr*>(buf_.data()); nlmsg_ok(h, len);
        h = nlmsg_next(h, &len)) {
-    if (auto defects = visit_if_events(h, family_, reader.send)) {
+    if (auto defects = visit_if_events(h, family_, send)) {
       if (reader.batch) reader.batch(*defects);
     } else if (reader.message) {
       Message m = parse_message(h, family_);
@@ -153,26 +163,21 @@ Result<bool> Socket::receive(const Reader& reader) {
   }
   // The protocol's datagrams fit the buffer; a longer one lost its end (and
   // the records in it show as sequence gaps).
-  if ((mh.msg_flags & MSG_TRUNC) && reader.batch) reader.batch(BatchDefects{1, 0});
+  if (truncated && reader.batch) reader.batch(BatchDefects{1, 0});
   return true;
 }
 
 Result<std::vector<Message>> Socket::receive() {
-  std::vector<Message> out;
-  EventBatch batch;
-  const Reader reader{
-      .send = [&](const msgtap_send_event& ev) { batch.sends.push_back(ev); },
-      .batch =
-          [&](const BatchDefects& d) {
-            batch.malformed = d.malformed;
-            batch.unknown_attributes = d.unknown_attributes;
-            out.emplace_back(std::move(batch));
-            batch = EventBatch{};
-          },
-      .message = [&](Message& m) { out.push_back(std::move(m)); },
-  };
-  auto got = receive(reader);
+  bool truncated = false;
+  auto got = read_datagram(&truncated);
   if (!got) return got.error();
+  std::vector<Message> out;
+  if (!*got) return out;
+  int len = **got;
+  for (auto* h = reinterpret_cast<nlmsghdr*>(buf_.data()); nlmsg_ok(h, len);
+       h = nlmsg_next(h, &len))
+    out.push_back(parse_message(h, family_));
+  if (truncated) out.emplace_back(EventBatch{.sends = {}, .malformed = 1});
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -109,6 +110,11 @@ class Socket {
   // Reads until @match accepts a message; others go to @sink.
   Result<void> await(uint8_t cmd, std::chrono::milliseconds timeout, const Sink& sink,
                      const std::function<bool(Message&)>& match);
+
+  // recvmsg() of one datagram into buf_, without blocking: nothing when
+  // none was waiting, else how many bytes of buf_ to parse (0 for a datagram
+  // that is not the kernel's). Sets *truncated if it was longer than buf_.
+  Result<std::optional<int>> read_datagram(bool* truncated);
 
   std::unique_ptr<nl_sock, Deleter> sk_;
   int family_ = 0;
