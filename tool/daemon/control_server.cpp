@@ -87,15 +87,7 @@ ReadResult read_request(ControlClient& client) {
 }
 
 bool write_answer(ControlClient& client) {
-  while (client.out_done < client.out.size()) {
-    ssize_t n = ::send(client.fd.get(), client.out.data() + client.out_done,
-                       client.out.size() - client.out_done, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
-    if (n <= 0) return true;  // the client is gone; nothing more to do
-    client.out_done += static_cast<size_t>(n);
-  }
-  return true;
+  return send_rest(client.fd.get(), client.out, client.out_done);
 }
 
 }  // namespace msgtap::daemon

@@ -282,17 +282,7 @@ void HttpServer::respond(uint64_t id, std::string response) {
   watch(c.fd.get(), id, EPOLLOUT, EPOLL_CTL_MOD);
 }
 
-bool HttpServer::flush(Client& c) {
-  while (c.out_done < c.out.size()) {
-    const ssize_t n =
-        ::send(c.fd.get(), c.out.data() + c.out_done, c.out.size() - c.out_done, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
-    if (n < 0) return true;  // the peer is gone
-    c.out_done += static_cast<size_t>(n);
-  }
-  return true;
-}
+bool HttpServer::flush(Client& c) { return send_rest(c.fd.get(), c.out, c.out_done); }
 
 void HttpServer::drop(uint64_t id) {
   auto it = clients_.find(id);
