@@ -59,6 +59,17 @@ status_kb() {
 	awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"
 }
 
+# Sets EXACT to 1 if the snapshot in /tmp/snap.json matches the ground truth
+# TRUTH queue by queue, else to 0, showing the first mismatches.
+check_exact() {
+	if msgtap-verify --snapshot /tmp/snap.json "$1" >/tmp/verify.out 2>&1; then
+		EXACT=1
+	else
+		EXACT=0
+		sed 's/^/verify: /' /tmp/verify.out | head -n 20
+	fi
+}
+
 # The snapshot of msgtapd (flushed first) on one line, without its queues.
 snapshot_line() {
 	msgtapctl --socket $MSGTAP_SOCKET stats --json >"$1" || fail "msgtapctl stats --json failed"
@@ -200,13 +211,8 @@ for n in $TPUT_SENDERS; do
 	line=$(snapshot_line /tmp/snap.json)
 	hwm=$(status_kb $MSGTAPD_PID VmHWM)
 	rss=$(status_kb $MSGTAPD_PID VmRSS)
-	if msgtap-verify --snapshot /tmp/snap.json /tmp/tput.json >/tmp/verify.out 2>&1; then
-		exact=1
-	else
-		exact=0
-		sed 's/^/verify: /' /tmp/verify.out | head -n 20
-	fi
-	echo "BENCH-KV tput senders=$n seconds=$(awk "BEGIN { print $t1 - $t0 }") sends_ok=$(truth_get /tmp/tput.json '*' sends_ok) calls=$(truth_get /tmp/tput.json '*' calls) cpu_ticks=$((c1 - c0)) clk_tck=100 vmhwm_kb=$hwm vmrss_kb=$rss module_bytes=$modsize exact=$exact"
+	check_exact /tmp/tput.json
+	echo "BENCH-KV tput senders=$n seconds=$(awk "BEGIN { print $t1 - $t0 }") sends_ok=$(truth_get /tmp/tput.json '*' sends_ok) calls=$(truth_get /tmp/tput.json '*' calls) cpu_ticks=$((c1 - c0)) clk_tck=100 vmhwm_kb=$hwm vmrss_kb=$rss module_bytes=$modsize exact=$EXACT"
 	echo "BENCH-JSON tput-$n $line"
 	daemon_stop || fail "msgtapd exited with status $?"
 	msgtap_unload
@@ -230,13 +236,8 @@ for q in $SCALE_QUEUES; do
 	c1=$(cpu_ticks $MSGTAPD_PID)
 	line=$(snapshot_line /tmp/snap.json)
 	c2=$(cpu_ticks $MSGTAPD_PID)
-	if msgtap-verify --snapshot /tmp/snap.json /tmp/spread.json >/tmp/verify.out 2>&1; then
-		exact=1
-	else
-		exact=0
-		sed 's/^/verify: /' /tmp/verify.out | head -n 20
-	fi
-	echo "BENCH-KV scale queues=$q sends=$SCALE_SENDS cpu_ticks=$((c1 - c0)) snapshot_ticks=$((c2 - c1)) clk_tck=100 vmhwm_kb=$(status_kb $MSGTAPD_PID VmHWM) vmrss_kb=$(status_kb $MSGTAPD_PID VmRSS) exact=$exact"
+	check_exact /tmp/spread.json
+	echo "BENCH-KV scale queues=$q sends=$SCALE_SENDS cpu_ticks=$((c1 - c0)) snapshot_ticks=$((c2 - c1)) clk_tck=100 vmhwm_kb=$(status_kb $MSGTAPD_PID VmHWM) vmrss_kb=$(status_kb $MSGTAPD_PID VmRSS) exact=$EXACT"
 	echo "BENCH-JSON scale-$q $line"
 	daemon_stop || fail "msgtapd exited with status $?"
 	msgtap_unload
@@ -250,13 +251,8 @@ msgtap-bench blocked --senders "$BLOCKED" --truth /tmp/blocked.json || fail "msg
 sleep 0.1
 c1=$(cpu_ticks $MSGTAPD_PID)
 line=$(snapshot_line /tmp/snap.json)
-if msgtap-verify --snapshot /tmp/snap.json /tmp/blocked.json >/tmp/verify.out 2>&1; then
-	exact=1
-else
-	exact=0
-	sed 's/^/verify: /' /tmp/verify.out | head -n 20
-fi
-echo "BENCH-KV blocked senders=$BLOCKED sends=$(truth_get /tmp/blocked.json '*' calls) cpu_ticks=$((c1 - c0)) clk_tck=100 vmhwm_kb=$(status_kb $MSGTAPD_PID VmHWM) vmrss_kb=$(status_kb $MSGTAPD_PID VmRSS) exact=$exact"
+check_exact /tmp/blocked.json
+echo "BENCH-KV blocked senders=$BLOCKED sends=$(truth_get /tmp/blocked.json '*' calls) cpu_ticks=$((c1 - c0)) clk_tck=100 vmhwm_kb=$(status_kb $MSGTAPD_PID VmHWM) vmrss_kb=$(status_kb $MSGTAPD_PID VmRSS) exact=$EXACT"
 echo "BENCH-JSON blocked $line"
 daemon_stop || fail "msgtapd exited with status $?"
 msgtap_unload
