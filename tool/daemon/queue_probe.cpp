@@ -70,10 +70,10 @@ QueueProber::QueueProber()
         std::strerror(errno));
 }
 
-std::string QueueProber::enter(uint32_t ns, const std::map<uint32_t, bool>& candidates) {
+std::string QueueProber::enter(uint32_t ns, const std::set<uint32_t>& candidates) {
   if (candidates.empty()) return "no process of this IPC namespace is known";
   std::string why;
-  for (const auto& [tgid, unused] : candidates) {
+  for (const uint32_t tgid : candidates) {
     const std::string path = fmt::format("/proc/{}/ns/ipc", tgid);
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) {
@@ -105,12 +105,12 @@ void QueueProber::probe(std::map<stats::QueueKey, stats::QueueStats>& queues, do
   for (auto it = queues.begin(); it != queues.end();) {
     const uint32_t ns = it->first.ipc_ns;
     auto end = it;
-    std::map<uint32_t, bool> candidates;  // ordered, so the choice is stable
+    std::set<uint32_t> candidates;  // ordered, so the choice is stable
     while (end != queues.end() && end->first.ipc_ns == ns) {
       const auto& s = end->second;
-      if (s.last_tgid != 0) candidates[s.last_tgid] = true;
+      if (s.last_tgid != 0) candidates.insert(s.last_tgid);
       for (const auto& e : s.send.senders.sorted())
-        if (e.value != 0) candidates[static_cast<uint32_t>(e.value)] = true;
+        if (e.value != 0) candidates.insert(static_cast<uint32_t>(e.value));
       ++end;
     }
     std::string why;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 
 #include "common/fd.h"
@@ -39,7 +40,7 @@ class QueueProber {
  private:
   // Enters the namespace @ns through a process of @candidates; empty
   // string on success, else why not.
-  std::string enter(uint32_t ns, const std::map<uint32_t, bool>& candidates);
+  std::string enter(uint32_t ns, const std::set<uint32_t>& candidates);
   bool go_home();
 
   UniqueFd home_;
