@@ -14,6 +14,7 @@
 #include <initializer_list>
 #include <map>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -144,6 +145,24 @@ void per_queue(Writer& w, const stats::Snapshot& snap, std::string_view name, st
   for (const auto& q : snap.queues) w.sample(name, queue_labels(q), value(q));
 }
 
+// A top-k list of every queue as two families: @name, the estimated counts,
+// and @name_overcount, how far each may be above the true count.
+template <typename Top, typename EntryLabels>
+void top_k(Writer& w, const stats::Snapshot& snap, const std::string& name, std::string_view help,
+           Top&& top, EntryLabels&& labels) {
+  const std::string overcount = name + "_overcount";
+  const std::string overcount_help =
+      fmt::format("How far {} may be above the true count; 0: exact.", name);
+  for (const auto& [family, family_help, field] :
+       {std::tuple{std::string_view(name), help, &stats::TopK::Entry::count},
+        std::tuple{std::string_view(overcount), std::string_view(overcount_help),
+                   &stats::TopK::Entry::error}}) {
+    w.family(family, "gauge", family_help);
+    for (const auto& q : snap.queues)
+      for (const auto& e : top(q).sorted()) w.sample(family, labels(q, e), e.*field);
+  }
+}
+
 void queue_families(Writer& w, const stats::Snapshot& snap, const PrometheusOptions& opt) {
   w.family("msgtap_queue_info", "gauge",
            "Always 1: a queue's identity as the kernel reported it (IPC key as 0x%08x, owner "
@@ -242,42 +261,29 @@ void queue_families(Writer& w, const stats::Snapshot& snap, const PrometheusOpti
     }
   }
 
-  w.family("msgtap_queue_top_mtype_calls", "gauge",
-           "Estimated msgsnd() calls per mtype, for the most frequent mtypes only (top-k, "
-           "Space-Saving): an upper bound, at most msgtap_queue_top_mtype_calls_overcount above "
-           "the true count. Calls that failed before the kernel read the mtype are not counted.");
-  for (const auto& q : snap.queues)
-    for (const auto& e : q.stats.send.mtypes.sorted())
-      w.sample("msgtap_queue_top_mtype_calls",
-               with(queue_labels(q), {{"mtype", std::to_string(static_cast<int64_t>(e.value))}}),
-               e.count);
-  w.family("msgtap_queue_top_mtype_calls_overcount", "gauge",
-           "How far msgtap_queue_top_mtype_calls may be above the true count; 0: exact.");
-  for (const auto& q : snap.queues)
-    for (const auto& e : q.stats.send.mtypes.sorted())
-      w.sample("msgtap_queue_top_mtype_calls_overcount",
-               with(queue_labels(q), {{"mtype", std::to_string(static_cast<int64_t>(e.value))}}),
-               e.error);
-
-  const auto sender_labels = [](const stats::QueueRow& q, const stats::TopK::Entry& e) {
-    const auto& info = q.stats.send.sender_info;
-    const auto it = info.find(static_cast<uint32_t>(e.value));
-    return with(queue_labels(q), {{"tgid", std::to_string(e.value)},
-                                  {"comm", it != info.end() ? it->second.comm : ""},
-                                  {"uid", it != info.end() ? std::to_string(it->second.uid) : ""}});
-  };
-  w.family("msgtap_queue_top_sender_calls", "gauge",
-           "Estimated msgsnd() calls per sending process, for the most frequent senders only "
-           "(top-k, Space-Saving): an upper bound, at most "
-           "msgtap_queue_top_sender_calls_overcount above the true count.");
-  for (const auto& q : snap.queues)
-    for (const auto& e : q.stats.send.senders.sorted())
-      w.sample("msgtap_queue_top_sender_calls", sender_labels(q, e), e.count);
-  w.family("msgtap_queue_top_sender_calls_overcount", "gauge",
-           "How far msgtap_queue_top_sender_calls may be above the true count; 0: exact.");
-  for (const auto& q : snap.queues)
-    for (const auto& e : q.stats.send.senders.sorted())
-      w.sample("msgtap_queue_top_sender_calls_overcount", sender_labels(q, e), e.error);
+  top_k(
+      w, snap, "msgtap_queue_top_mtype_calls",
+      "Estimated msgsnd() calls per mtype, for the most frequent mtypes only (top-k, "
+      "Space-Saving): an upper bound, at most msgtap_queue_top_mtype_calls_overcount above "
+      "the true count. Calls that failed before the kernel read the mtype are not counted.",
+      [](const stats::QueueRow& q) -> const stats::TopK& { return q.stats.send.mtypes; },
+      [](const stats::QueueRow& q, const stats::TopK::Entry& e) {
+        return with(queue_labels(q), {{"mtype", std::to_string(static_cast<int64_t>(e.value))}});
+      });
+  top_k(
+      w, snap, "msgtap_queue_top_sender_calls",
+      "Estimated msgsnd() calls per sending process, for the most frequent senders only "
+      "(top-k, Space-Saving): an upper bound, at most "
+      "msgtap_queue_top_sender_calls_overcount above the true count.",
+      [](const stats::QueueRow& q) -> const stats::TopK& { return q.stats.send.senders; },
+      [](const stats::QueueRow& q, const stats::TopK::Entry& e) {
+        const auto& info = q.stats.send.sender_info;
+        const auto it = info.find(static_cast<uint32_t>(e.value));
+        return with(queue_labels(q),
+                    {{"tgid", std::to_string(e.value)},
+                     {"comm", it != info.end() ? it->second.comm : ""},
+                     {"uid", it != info.end() ? std::to_string(it->second.uid) : ""}});
+      });
 
   per_queue(w, snap, "msgtap_queue_mtypes_distinct", "gauge",
             "Distinct mtypes seen; a lower bound when msgtap_queue_mtypes_distinct_saturated is 1.",
