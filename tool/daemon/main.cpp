@@ -507,7 +507,13 @@ void Daemon::finish_round(bool ok) {
   // A failed round still produces a document for the file, with the kernel
   // counters of the last good round; clients get the error instead.
   const stats::Snapshot snap = snapshot();
-  std::string doc = exporter::render_json(snap);
+  // The JSON document: rendered at most once a round, and only if the file
+  // or a stats client takes it (with 10,000 queues it is megabytes).
+  std::optional<std::string> doc;
+  const auto json_doc = [&]() -> const std::string& {
+    if (!doc) doc = exporter::render_json(snap);
+    return *doc;
+  };
   // Rendered once for every scrape of the round and the textfile, and only
   // when one of them is there.
   const bool scraped = std::any_of(waiters.begin(), waiters.end(), HttpServer::owns);
@@ -532,7 +538,7 @@ void Daemon::finish_round(bool ok) {
   for (const WaiterId id : waiters) {
     if (id == kWaiterJson) {
       json_queued_ = false;
-      write_json(doc);
+      write_json(json_doc());
       write_interval_exports(snap, prometheus);
       written = true;
       // Rates are per interval, and queues retire at interval ends, after a
@@ -546,7 +552,7 @@ void Daemon::finish_round(bool ok) {
                              ? std::string("nothing lost")
                              : fmt::format("{} events lost", snap.loss.total())));
     } else if (id == kWaiterShutdown) {
-      write_json(doc);
+      write_json(json_doc());
       write_interval_exports(snap, prometheus);
       written = true;
       final_ok_ = ok && last_json_error_.empty();
@@ -557,14 +563,14 @@ void Daemon::finish_round(bool ok) {
       if (!ok)
         answer(id, control::encode_error(syncer_.failure()));
       else if (clients_.at(id).cmd == control::Command::stats)
-        answer(id, doc);
+        answer(id, json_doc());
       else if (clients_.at(id).cmd == control::Command::reset) {
         answer(id, reset_statistics());
         // Later waiters of this round, and the file right now, see the reset;
         // rates start from it, not from pre-reset counters.
         const stats::Snapshot after = snapshot();
         doc = exporter::render_json(after);
-        write_json(doc);
+        write_json(*doc);
         rate_base_ = stats::make_rate_base(after);
         have_rate_base_ = true;
       } else
@@ -572,7 +578,7 @@ void Daemon::finish_round(bool ok) {
     }
   }
   if (hopeless) {
-    if (!written) write_json(doc);
+    if (!written) write_json(json_doc());
     log(Priority::err, "no longer registered with msgtap: exiting");
     registered_ = false;
     final_ok_ = false;
