@@ -14,6 +14,8 @@ packages=(
 	gcc-multilib libc6-dev-i386
 	libnl-3-dev libnl-genl-3-dev libcli11-dev libgtest-dev libgmock-dev
 	nlohmann-json3-dev libfmt-dev libsystemd-dev
+	# msgtapd's receive path on the host (tests/bench/host).
+	libbenchmark-dev
 	python3 prometheus
 	# What kbuild needs to build out-of-tree modules against Debian's headers.
 	bc flex bison libelf-dev libssl-dev dwarves

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Installs what `make bench` needs beyond tests/deps.sh: gnuplot (without X)
-# for the plot. Quiet and offline when it is already there.
+# for the plot, valgrind for the receive path's instruction counts. Quiet and
+# offline when they are already there.
 set -euo pipefail
 
-packages=(gnuplot-nox python3)
+packages=(gnuplot-nox python3 valgrind)
 missing=()
 for p in "${packages[@]}"; do
 	[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] ||

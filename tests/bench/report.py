@@ -177,6 +177,8 @@ def main():
     ap.add_argument("--host-cpus", default="")
     ap.add_argument("--qemu", default="")
     ap.add_argument("--accel", default="")
+    ap.add_argument("--receive-path", default="",
+                    help="tests/bench/host/ir-per-event.sh output: msgtapd's receive path on the host")
     a = ap.parse_args()
 
     info, cost, kv, snaps, done = parse(a.console)
@@ -226,6 +228,15 @@ def main():
                 "fraction_of_traced_call": round(r["msgtapd_cpu_ns_per_event"] / traced, 3) if traced else None,
                 "met": r["msgtapd_cpu_ns_per_event"] <= send_ns / 5}
 
+    # "CASE N instructions per record (M records)" per line.
+    receive_path = {}
+    if a.receive_path and os.path.exists(a.receive_path):
+        with open(a.receive_path) as f:
+            for line in f:
+                m = re.match(r"receive/(\S+?)(?:/iterations:\d+)?\s+([\d.]+) instructions per record", line)
+                if m:
+                    receive_path[m.group(1)] = float(m.group(2))
+
     result = {
         "schema": 1,
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -239,6 +250,7 @@ def main():
         "throughput": tput,
         "scale": scale + blocked,
         "targets": targets,
+        "receive_path_instructions_per_record": receive_path,
     }
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "latest.json"), "w") as f:
@@ -317,6 +329,17 @@ def main():
             md.append(f"| {fmt(r['senders'])} blocked senders | {fmt(r.get('events_received'))} "
                       f"| {'yes' if r.get('exact') == 1 else 'NO'} | {fmt(r.get('loss_total'))} "
                       f"| ({fmt(r.get('msgtapd_cpu_s'), 2)} s in all) | – | {fmt(r.get('vmhwm_kb'))} | {fmt(r.get('vmrss_kb'))} |")
+        md.append("")
+    if receive_path:
+        md.append("### msgtapd's receive path on the host (instructions per record)")
+        md.append("")
+        md.append("`tests/bench/host/ir-per-event.sh`: callgrind's count for parsing, the sequence "
+                  "check and aggregation of one record, on recorded EVENTS batches (exact; no guest).")
+        md.append("")
+        md.append("| case | instructions per record |")
+        md.append("|---|---:|")
+        for name, ir in receive_path.items():
+            md.append(f"| {name.replace('_', ' ')} | {fmt(ir)} |")
         md.append("")
     if targets:
         md.append("### Targets")
