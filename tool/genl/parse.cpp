@@ -37,14 +37,22 @@ std::string get_string(const nlattr* a) {
 // Hands each send record of an EVENTS message's attributes to @on_send,
 // copied out of the 4-byte-aligned attribute; a record shorter than today's
 // (an older kernel's) reads as zero beyond its end.
+//
+// The walk is nla_for_each_attr()'s, written out: libnl's nla_ok, nla_next,
+// nla_type, nla_len and nla_data are five calls into a shared library per
+// record, a sixth of this path's instructions (BENCHMARKS.md).
 BatchDefects visit_events(const nlattr* head, int len, const SendVisitor& on_send) {
   BatchDefects d;
-  const nlattr* pos = nullptr;
-  int rem = 0;
-  nla_for_each_attr(pos, head, len, rem) {
-    switch (nla_type(pos)) {
+  const auto* pos = reinterpret_cast<const uint8_t*>(head);
+  auto rem = static_cast<size_t>(std::max(len, 0));
+  while (rem >= sizeof(nlattr)) {
+    nlattr a;
+    std::memcpy(&a, pos, sizeof(a));
+    if (a.nla_len < sizeof(nlattr) || a.nla_len > rem) break;  // !nla_ok()
+    const uint8_t* data = pos + NLA_HDRLEN;
+    const size_t n = a.nla_len - NLA_HDRLEN;
+    switch (a.nla_type & NLA_TYPE_MASK) {
       case MSGTAP_A_EVENT_SEND: {
-        const auto n = static_cast<size_t>(nla_len(pos));
         if (n < kMinSendRecord) {
           ++d.malformed;
           break;
@@ -54,10 +62,10 @@ BatchDefects visit_events(const nlattr* head, int len, const SendVisitor& on_sen
         // slow for 120 bytes (and slower still under emulation).
         msgtap_send_event ev;
         if (n >= sizeof(ev)) {
-          std::memcpy(&ev, nla_data(pos), sizeof(ev));
+          std::memcpy(&ev, data, sizeof(ev));
         } else {
           ev = msgtap_send_event{};
-          std::memcpy(&ev, nla_data(pos), n);
+          std::memcpy(&ev, data, n);
         }
         on_send(ev);
         break;
@@ -68,6 +76,13 @@ BatchDefects visit_events(const nlattr* head, int len, const SendVisitor& on_sen
         ++d.unknown_attributes;
         break;
     }
+    const size_t step = NLA_ALIGN(a.nla_len);
+    if (step >= rem) {
+      rem = 0;
+      break;
+    }
+    pos += step;
+    rem -= step;
   }
   // Bytes left that do not form a whole attribute: one cut-off attribute.
   if (rem > 0) ++d.malformed;
