@@ -6,6 +6,7 @@
 #include <sys/ipc.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "test_events.h"
 
@@ -169,6 +170,38 @@ TEST(Aggregator, DistributionsIdentityAndNowaitFailures) {
   EXPECT_EQ(q.send.senders.sorted().front(), (TopK::Entry{41, 3, 0}));
   EXPECT_EQ(q.send.sender_info.at(40).comm, "producer");
   EXPECT_EQ(q.last_tgid, 41U);
+}
+
+// Runs of one sender skip the name lookup (SendStats::LastSender): a rename,
+// a new uid, a prune that drops the cached sender and a moved-from copy must
+// each still leave sender_info as the slow path alone would.
+TEST(SendStats, SenderNamesStayExactAcrossRunsOfOneSender) {
+  SendStats s;
+  auto ev = testing::make_event({.tgid = 7, .comm = "worker"});
+  s.add(ev);
+  s.add(ev);
+  EXPECT_EQ(s.sender_info.at(7), (SendStats::SenderInfo{"worker", 0}));
+  std::strncpy(ev.comm, "renamed", sizeof(ev.comm));
+  s.add(ev);
+  EXPECT_EQ(s.sender_info.at(7).comm, "renamed");
+  ev.uid = 1000;
+  s.add(ev);
+  EXPECT_EQ(s.sender_info.at(7).uid, 1000U);
+
+  // 40 other senders, 16 of them tracked: the prunes on the way drop 7,
+  // which comes back named.
+  for (uint32_t t = 100; t < 140; ++t)
+    for (int i = 0; i < 10; ++i) s.add(testing::make_event({.tgid = t, .comm = "other"}));
+  EXPECT_FALSE(s.sender_info.contains(7));
+  s.add(ev);
+  EXPECT_EQ(s.sender_info.at(7), (SendStats::SenderInfo{"renamed", 1000}));
+  EXPECT_LE(s.sender_info.size(), 2 * TopK::kCapacity + 1);
+
+  SendStats moved = std::move(s);
+  s = SendStats{};  // a moved-from object reused must not trust its cache
+  s.add(ev);
+  EXPECT_EQ(s.sender_info.at(7), (SendStats::SenderInfo{"renamed", 1000}));
+  EXPECT_EQ(moved.sender_info.at(7), (SendStats::SenderInfo{"renamed", 1000}));
 }
 
 TEST(Aggregator, RetiredQueuesKeepTheTotalsAndResetForgetsAll) {

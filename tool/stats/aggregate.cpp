@@ -100,15 +100,28 @@ void SendStats::add(const msgtap_send_event& ev) {
 void SendStats::note_sender(const msgtap_send_event& ev) {
   senders.add(ev.tgid);
   senders_distinct.add(ev.tgid);
+  LastSender& last = last_sender;
+  if (last.valid && last.tgid == ev.tgid && last.uid == ev.uid &&
+      std::memcmp(last.comm, ev.comm, sizeof(last.comm)) == 0)
+    return;
   auto [it, inserted] = sender_info.try_emplace(ev.tgid);
   // The latest name wins: a process may exec or rename itself.
   const std::string_view comm(ev.comm, strnlen(ev.comm, sizeof(ev.comm)));
   if (it->second.comm != comm) it->second.comm.assign(comm);
   it->second.uid = ev.uid;
-  if (inserted && sender_info.size() > 2 * TopK::kCapacity) prune_sender_info();
+  if (inserted && sender_info.size() > 2 * TopK::kCapacity) {
+    prune_sender_info();
+    // The top-k has just counted this sender, so it tracks it: kept.
+    if (!sender_info.contains(ev.tgid)) return;
+  }
+  last.valid = true;
+  last.tgid = ev.tgid;
+  last.uid = ev.uid;
+  std::memcpy(last.comm, ev.comm, sizeof(last.comm));
 }
 
 void SendStats::prune_sender_info() {
+  last_sender.valid = false;
   const std::vector<TopK::Entry> tracked = senders.sorted();
   std::erase_if(sender_info, [&](const auto& kv) {
     for (const auto& e : tracked)

@@ -57,6 +57,29 @@ struct SendStats {
   };
   std::map<uint32_t, SenderInfo> sender_info;
 
+  // The sender of the last record, whose sender_info entry holds this comm
+  // and uid while `valid`: records of one sender come in runs, and then they
+  // need no lookup and no compare of strings. A copy keeps that true; a
+  // moved-from one forgets. A cache, not state: equal whatever it holds.
+  struct LastSender {
+    bool valid = false;
+    uint32_t tgid = 0;
+    uint32_t uid = 0;
+    char comm[sizeof(msgtap_send_event::comm)] = {};
+
+    LastSender() = default;
+    LastSender(const LastSender&) = default;
+    LastSender& operator=(const LastSender&) = default;
+    LastSender(LastSender&& o) noexcept : LastSender(o) { o.valid = false; }
+    LastSender& operator=(LastSender&& o) noexcept {
+      *this = static_cast<const LastSender&>(o);
+      o.valid = false;
+      return *this;
+    }
+    bool operator==(const LastSender&) const { return true; }
+  };
+  LastSender last_sender;
+
   void add(const msgtap_send_event& ev);
   // Forgets the names of senders the top-k no longer tracks (done as they
   // pile up; the document keeps only the tracked ones).

@@ -43,9 +43,7 @@ void TopK::restore(const std::vector<Entry>& entries, uint64_t total) {
   total_ = total;
 }
 
-void DistinctCounter::add(uint64_t value) {
-  // Most queues see one or a few values: the common case is the first check.
-  if (!values_.empty() && values_.front() == value) return;
+void DistinctCounter::add_slow(uint64_t value) {
   auto it = std::lower_bound(values_.begin(), values_.end(), value);
   if (it != values_.end() && *it == value) return;
   if (values_.size() >= kLimit) {

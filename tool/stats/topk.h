@@ -56,7 +56,11 @@ class DistinctCounter {
  public:
   static constexpr size_t kLimit = 64;
 
-  void add(uint64_t value);
+  void add(uint64_t value) {
+    // Most queues see one or a few values: the common case is this check.
+    if (!values_.empty() && values_.front() == value) return;
+    add_slow(value);
+  }
   // Exact when !saturated(); otherwise a lower bound (kLimit).
   size_t count() const { return values_.size(); }
   bool saturated() const { return saturated_; }
@@ -67,6 +71,8 @@ class DistinctCounter {
   bool operator==(const DistinctCounter&) const = default;
 
  private:
+  void add_slow(uint64_t value);
+
   std::vector<uint64_t> values_;  // sorted, at most kLimit
   bool saturated_ = false;
 };
