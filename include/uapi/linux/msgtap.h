@@ -96,7 +96,8 @@
  *   attribute types in the same batches. Receivers skip attribute types they
  *   do not know.
  *   A batch message is at most MSGTAP_BATCH_MAX bytes long, netlink header
- *   included (about 80 send events): read with a buffer at least that big. The module drains its per-CPU rings
+ *   included (about 60 of today's send events): read with a buffer at
+ *   least that big. The module drains its per-CPU rings
  *   every MSGTAP_A_FLUSH_MS milliseconds, sooner when a ring is half full,
  *   and on MSGTAP_CMD_FLUSH.
  *   If the listener's receive buffer is full, the batch is kept queued and
