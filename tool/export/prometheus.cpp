@@ -7,7 +7,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
+#include <charconv>
 #include <cerrno>
 #include <cmath>
 #include <functional>
@@ -24,6 +26,9 @@ namespace {
 
 using Label = std::pair<std::string_view, std::string>;
 using Labels = std::vector<Label>;
+using ExtraLabel = std::pair<std::string_view, std::string_view>;
+
+void append_label_value(std::string& out, std::string_view value);
 
 // The errnos do_msgsnd() returns: always present, 0 until one happens.
 constexpr std::array<int, 7> kUsualErrnos = {EAGAIN, EACCES, EIDRM, EINVAL, EFAULT, EINTR, ENOMEM};
@@ -33,8 +38,6 @@ std::string number(double v) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   return fmt::format("{}", v);
 }
-
-std::string number(uint64_t v) { return std::to_string(v); }
 
 double seconds(uint64_t ns) { return static_cast<double>(ns) / 1e9; }
 
@@ -62,27 +65,38 @@ class Writer {
                    name, type);
   }
 
-  void sample(std::string_view name, const Labels& labels, const std::string& value) {
+  // A sample of @labels, plus @extra (a histogram bucket's le) when it has a
+  // name: the bucket loop need not copy the queue's label set.
+  void sample(std::string_view name, const Labels& labels, std::string_view value,
+              const ExtraLabel& extra = {}) {
     out_ += name;
-    if (!labels.empty()) {
+    if (!labels.empty() || !extra.first.empty()) {
       out_ += '{';
       bool first = true;
-      for (const auto& [k, v] : labels) {
+      const auto label = [&](std::string_view k, std::string_view v) {
         if (!first) out_ += ',';
         first = false;
-        fmt::format_to(std::back_inserter(out_), "{}=\"{}\"", k, prometheus_label_value(v));
-      }
+        out_ += k;
+        out_ += "=\"";
+        append_label_value(out_, v);
+        out_ += '"';
+      };
+      for (const auto& [k, v] : labels) label(k, v);
+      if (!extra.first.empty()) label(extra.first, extra.second);
       out_ += '}';
     }
     out_ += ' ';
     out_ += value;
     out_ += '\n';
   }
-  void sample(std::string_view name, const Labels& labels, uint64_t v) {
-    sample(name, labels, number(v));
+  void sample(std::string_view name, const Labels& labels, uint64_t v,
+              const ExtraLabel& extra = {}) {
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof(digits), v).ptr;
+    sample(name, labels, std::string_view(digits, static_cast<size_t>(end - digits)), extra);
   }
   void sample(std::string_view name, const Labels& labels, double v) {
-    sample(name, labels, number(v));
+    sample(name, labels, std::string_view(number(v)));
   }
 
   // A whole family with one unlabelled sample.
@@ -118,6 +132,12 @@ void histogram(Writer& w, const stats::Snapshot& snap, std::string_view name, st
                const std::function<const stats::Log2Histogram&(const stats::QueueRow&)>& hist) {
   w.family(name, "histogram", help);
   const std::string bucket = fmt::format("{}_bucket", name);
+  const std::string sum = fmt::format("{}_sum", name);
+  const std::string count = fmt::format("{}_count", name);
+  // The same bounds for every queue: rendered once.
+  std::vector<std::string> le;
+  for (int i = first; i <= last; ++i)
+    le.push_back(number(static_cast<double>(stats::Log2Histogram::upper_bound(i)) / divisor));
   for (const auto& q : snap.queues) {
     const stats::Log2Histogram& h = hist(q);
     const Labels base = queue_labels(q);
@@ -125,15 +145,14 @@ void histogram(Writer& w, const stats::Snapshot& snap, std::string_view name, st
     for (int i = 0; i < first; ++i) cumulative += h.bucket(i);
     for (int i = first; i <= last; ++i) {
       cumulative += h.bucket(i);
-      const double le = static_cast<double>(stats::Log2Histogram::upper_bound(i)) / divisor;
-      w.sample(bucket, with(base, {{"le", number(le)}}), cumulative);
+      w.sample(bucket, base, cumulative, {"le", le[static_cast<size_t>(i - first)]});
     }
-    w.sample(bucket, with(base, {{"le", "+Inf"}}), h.count());
+    w.sample(bucket, base, h.count(), {"le", "+Inf"});
     if (divisor == 1.0)
-      w.sample(fmt::format("{}_sum", name), base, h.sum());
+      w.sample(sum, base, h.sum());
     else
-      w.sample(fmt::format("{}_sum", name), base, static_cast<double>(h.sum()) / divisor);
-    w.sample(fmt::format("{}_count", name), base, h.count());
+      w.sample(sum, base, static_cast<double>(h.sum()) / divisor);
+    w.sample(count, base, h.count());
   }
 }
 
@@ -396,6 +415,21 @@ size_t utf8_length(std::string_view s) {
 std::string prometheus_label_value(std::string_view value) {
   std::string out;
   out.reserve(value.size());
+  append_label_value(out, value);
+  return out;
+}
+
+namespace {
+
+void append_label_value(std::string& out, std::string_view value) {
+  // Most values (numbers, names) need nothing: append them whole.
+  if (std::all_of(value.begin(), value.end(), [](char ch) {
+        const auto c = static_cast<unsigned char>(ch);
+        return c >= 0x20 && c < 0x7f && c != '\\' && c != '"';
+      })) {
+    out.append(value);
+    return;
+  }
   while (!value.empty()) {
     const size_t n = utf8_length(value);
     if (n == 0) {
@@ -414,8 +448,9 @@ std::string prometheus_label_value(std::string_view value) {
       out.append(value.substr(0, n));
     value.remove_prefix(n);
   }
-  return out;
 }
+
+}  // namespace
 
 std::string prometheus_name(std::string_view name) {
   std::string out;
