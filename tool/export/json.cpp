@@ -533,8 +533,7 @@ std::string render_json(const stats::Snapshot& s, JsonStyle style) {
   return fmt::to_string(out);
 }
 
-Result<void> write_file_atomically(const std::string& path, std::string_view data,
-                                   mode_t mode) {
+Result<void> write_file_atomically(const std::string& path, std::string_view data, mode_t mode) {
   namespace fs = std::filesystem;
   const fs::path target(path);
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
