@@ -7,6 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -180,6 +183,48 @@ TEST_F(Server, LargeBodyIsWrittenAsTheClientReads) {
   }
   ASSERT_GT(got.size(), body.size());
   EXPECT_EQ(got.substr(got.size() - body.size()), body);
+}
+
+// Scrapes of one round share its rendering: each client gets all of it, and
+// the server lets go of it once they are written.
+TEST_F(Server, ScrapesOfOneRoundShareTheRendering) {
+  UniqueFd a = connect_client();
+  send_all(a.get(), "GET /metrics HTTP/1.1\r\n\r\n");
+  const auto ida = pump_until_waiting();
+  ASSERT_TRUE(ida);
+  UniqueFd b = connect_client();
+  send_all(b.get(), "GET /metrics HTTP/1.1\r\n\r\n");
+  const auto idb = pump_until_waiting();
+  ASSERT_TRUE(idb);
+  ASSERT_NE(*ida, *idb);
+  std::string text;
+  while (text.size() < (1 << 20)) text += "msgtap_queue_sends_total{ipc_ns=\"1\",msqid=\"2\"} 3\n";
+  const auto body = std::make_shared<const std::string>(text);
+  server_->answer(*ida, body);
+  server_->answer(*idb, body);
+  const std::string head = fmt::format(
+      "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+      "Content-Length: {}\r\nConnection: close\r\n\r\n",
+      text.size());
+  // Read both to their end (the server closes each once written).
+  std::string got[2];
+  bool open[2] = {true, true};
+  for (int i = 0; i < 100000 && (open[0] || open[1]); ++i) {
+    pump(0);
+    for (int k = 0; k < 2; ++k) {
+      if (!open[k]) continue;
+      char buf[65536];
+      const ssize_t n = ::recv((k ? b : a).get(), buf, sizeof(buf), MSG_DONTWAIT);
+      if (n == 0) open[k] = false;
+      if (n > 0) got[k].append(buf, static_cast<size_t>(n));
+    }
+  }
+  EXPECT_FALSE(open[0] || open[1]) << "the server did not close the connections";
+  EXPECT_EQ(got[0].size(), head.size() + text.size());
+  EXPECT_TRUE(got[0] == head + text);
+  EXPECT_TRUE(got[1] == head + text);
+  EXPECT_EQ(server_->clients(), 0U);
+  EXPECT_EQ(body.use_count(), 1);
 }
 
 TEST_F(Server, HeadHasNoBody) {

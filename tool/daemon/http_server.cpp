@@ -261,19 +261,32 @@ std::optional<uint64_t> HttpServer::on_event(uint64_t id, uint32_t events) {
 }
 
 void HttpServer::answer(uint64_t id, bool ok, const std::string& body) {
+  if (ok) {
+    answer(id, std::make_shared<const std::string>(body));
+    return;
+  }
   auto it = clients_.find(id);
   if (it == clients_.end() || it->second.state != Client::State::waiting) return;
-  if (ok)
-    respond(id, http_response(200, exporter::kPrometheusContentType, body, it->second.head));
-  else
-    respond(id, http_response(503, kTextPlain, body + "\n", it->second.head));
+  respond(id, http_response(503, kTextPlain, body + "\n", it->second.head));
 }
 
-void HttpServer::respond(uint64_t id, std::string response) {
+void HttpServer::answer(uint64_t id, std::shared_ptr<const std::string> body) {
+  auto it = clients_.find(id);
+  if (it == clients_.end() || it->second.state != Client::State::waiting) return;
+  const bool head = it->second.head;
+  // The head alone; the body follows from the shared rendering.
+  std::string response = http_response(200, exporter::kPrometheusContentType, *body, true);
+  respond(id, std::move(response), head ? nullptr : std::move(body));
+}
+
+void HttpServer::respond(uint64_t id, std::string response,
+                         std::shared_ptr<const std::string> body) {
   Client& c = clients_.at(id);
   c.state = Client::State::writing;
   c.out = std::move(response);
   c.out_done = 0;
+  c.body = std::move(body);
+  c.body_done = 0;
   c.deadline = Clock::now() + kIoTimeout;
   if (flush(c)) {
     drop(id);
@@ -282,7 +295,12 @@ void HttpServer::respond(uint64_t id, std::string response) {
   watch(c.fd.get(), id, EPOLLOUT, EPOLL_CTL_MOD);
 }
 
-bool HttpServer::flush(Client& c) { return send_rest(c.fd.get(), c.out, c.out_done); }
+bool HttpServer::flush(Client& c) {
+  if (!send_rest(c.fd.get(), c.out, c.out_done)) return false;
+  // Done with the head, or the peer is gone.
+  if (!c.body || c.out_done < c.out.size()) return true;
+  return send_rest(c.fd.get(), *c.body, c.body_done);
+}
 
 void HttpServer::drop(uint64_t id) {
   auto it = clients_.find(id);

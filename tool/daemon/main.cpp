@@ -44,6 +44,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -517,10 +518,10 @@ void Daemon::finish_round(bool ok) {
   // Rendered once for every scrape of the round and the textfile, and only
   // when one of them is there.
   const bool scraped = std::any_of(waiters.begin(), waiters.end(), HttpServer::owns);
-  const std::string prometheus =
+  const auto prometheus = std::make_shared<const std::string>(
       scraped || !opt_.textfile.empty()
           ? exporter::render_prometheus(snap, {MSGTAP_VERSION, monotonic_ns()})
-          : std::string();
+          : std::string());
   if (ok && snap.loss.total() > logged_loss_) {
     logged_loss_ = snap.loss.total();
     std::string line = exporter::render_loss(snap.loss);
@@ -539,7 +540,7 @@ void Daemon::finish_round(bool ok) {
     if (id == kWaiterJson) {
       json_queued_ = false;
       write_json(json_doc());
-      write_interval_exports(snap, prometheus);
+      write_interval_exports(snap, *prometheus);
       written = true;
       // Rates are per interval, and queues retire at interval ends, after a
       // document has shown them removed.
@@ -553,12 +554,15 @@ void Daemon::finish_round(bool ok) {
                              : fmt::format("{} events lost", snap.loss.total())));
     } else if (id == kWaiterShutdown) {
       write_json(json_doc());
-      write_interval_exports(snap, prometheus);
+      write_interval_exports(snap, *prometheus);
       written = true;
       final_ok_ = ok && last_json_error_.empty();
       quit_ = true;
     } else if (HttpServer::owns(id)) {
-      http_->answer(id, ok, ok ? prometheus : syncer_.failure());
+      if (ok)
+        http_->answer(id, prometheus);
+      else
+        http_->answer(id, false, syncer_.failure());
     } else if (clients_.count(id)) {
       if (!ok)
         answer(id, control::encode_error(syncer_.failure()));
