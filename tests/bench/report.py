@@ -163,6 +163,15 @@ def fmt(v, nd=1):
     return str(v)
 
 
+def scrape(r):
+    """A scale step's /metrics scrape: msgtapd CPU seconds and megabytes."""
+    if "scrape_ticks" not in r:
+        return "–"
+    peak = f", peak {r['scrape_vmhwm_kb'] / 1000:.0f} MB" if r.get("scrape_vmhwm_kb") else ""
+    return (f"{r['scrape_ticks'] / r.get('clk_tck', 100):.2f} s, "
+            f"{r.get('scrape_bytes', 0) / 1e6:.1f} MB{peak}")
+
+
 def verdict(ok):
     return "**met**" if ok else "**missed**"
 
@@ -314,21 +323,22 @@ def main():
         md.append("### Scale: a fresh msgtapd per step")
         md.append("")
         md.append("CPU is msgtapd's utime+stime (10 ms ticks) while the step's sends ran; "
-                  "the snapshot `msgtapctl stats --json` then asked for (all queues as JSON) is "
-                  "counted separately. The blocked step's 1,000-odd events are too few for a "
+                  "the snapshot `msgtapctl stats --json` then asked for (all queues as JSON) and "
+                  "one scrape of `/metrics` are counted separately. The blocked step's 1,000-odd events are too few for a "
                   "per-event CPU figure: its CPU is the daemon's idle time over the step.")
         md.append("")
-        md.append("| step | events | exact vs truth | lost | msgtapd CPU s / M events | snapshot CPU s | msgtapd VmHWM kB | VmRSS kB |")
-        md.append("|---|---:|:-:|---:|---:|---:|---:|---:|")
+        md.append("| step | events | exact vs truth | lost | msgtapd CPU s / M events | snapshot CPU s | /metrics scrape: msgtapd CPU, size, peak RSS after | msgtapd VmHWM kB (before the scrape) | VmRSS kB |")
+        md.append("|---|---:|:-:|---:|---:|---:|---:|---:|---:|")
         for r in scale:
             md.append(f"| {fmt(r['queues'])} queue(s) | {fmt(r.get('events_received'))} "
                       f"| {'yes' if r.get('exact') == 1 else 'NO'} | {fmt(r.get('loss_total'))} "
                       f"| {fmt(r.get('msgtapd_cpu_s_per_million_events'), 2)} "
-                      f"| {fmt(r.get('snapshot_ticks', 0) / 100, 2)} | {fmt(r.get('vmhwm_kb'))} | {fmt(r.get('vmrss_kb'))} |")
+                      f"| {fmt(r.get('snapshot_ticks', 0) / 100, 2)} "
+                      f"| {scrape(r)} | {fmt(r.get('vmhwm_kb'))} | {fmt(r.get('vmrss_kb'))} |")
         for r in blocked:
             md.append(f"| {fmt(r['senders'])} blocked senders | {fmt(r.get('events_received'))} "
                       f"| {'yes' if r.get('exact') == 1 else 'NO'} | {fmt(r.get('loss_total'))} "
-                      f"| ({fmt(r.get('msgtapd_cpu_s'), 2)} s in all) | – | {fmt(r.get('vmhwm_kb'))} | {fmt(r.get('vmrss_kb'))} |")
+                      f"| ({fmt(r.get('msgtapd_cpu_s'), 2)} s in all) | – | – | {fmt(r.get('vmhwm_kb'))} | {fmt(r.get('vmrss_kb'))} |")
         md.append("")
     if receive_path:
         md.append("### msgtapd's receive path on the host (instructions per record)")
