@@ -408,20 +408,9 @@ size_t utf8_length(std::string_view s) {
   return 0;
 }
 
-}  // namespace
-
 // A comm is whatever bytes a process set with prctl(PR_SET_NAME), but the
 // format is UTF-8 and a scraper rejects the whole page over one bad byte:
-// invalid sequences become U+FFFD.
-std::string prometheus_label_value(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  append_label_value(out, value);
-  return out;
-}
-
-namespace {
-
+// invalid sequences become U+FFFD. Appends @value escaped to @out.
 void append_label_value(std::string& out, std::string_view value) {
   // Most values (numbers, names) need nothing: append them whole.
   if (std::all_of(value.begin(), value.end(), [](char ch) {
@@ -452,6 +441,14 @@ void append_label_value(std::string& out, std::string_view value) {
 }
 
 }  // namespace
+
+// As append_label_value().
+std::string prometheus_label_value(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  append_label_value(out, value);
+  return out;
+}
 
 std::string prometheus_name(std::string_view name) {
   std::string out;
