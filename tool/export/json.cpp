@@ -125,7 +125,7 @@ class Writer {
         fmt::format_to(std::back_inserter(out_), "{}", v);
       else
         append("null");
-    } else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, char>) {
+    } else if constexpr (std::is_integral_v<T>) {
       // to_chars, not format_to: a third of a large document's cost was
       // fmt parsing "{}" for every number.
       char digits[24];
