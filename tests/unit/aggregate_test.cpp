@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "stats/snapshot.h"
 #include "test_events.h"
 
 namespace msgtap::stats {
@@ -84,7 +85,7 @@ TEST(Aggregator, ExactPerQueueNumbers) {
   ++it;
   EXPECT_EQ(it->first, (QueueKey{kOtherNs, 7}));
 
-  const QueueStats& a = q.at({kInitNs, 7});
+  const QueueStats& a = *q.at({kInitNs, 7});
   EXPECT_EQ(a.send.sends_ok, 3U);
   EXPECT_EQ(a.send.bytes_ok, 129U);  // failed sends' sizes do not count
   EXPECT_EQ(a.send.sends_failed, 2U);
@@ -95,7 +96,7 @@ TEST(Aggregator, ExactPerQueueNumbers) {
   EXPECT_EQ(a.first_seen_ns, 4000U);  // smallest, not first to arrive
   EXPECT_EQ(a.last_seen_ns, 9000U);
 
-  const QueueStats& b = q.at({kOtherNs, 7});
+  const QueueStats& b = *q.at({kOtherNs, 7});
   EXPECT_EQ(b.send.sends_ok, 0U);
   EXPECT_EQ(b.send.bytes_ok, 0U);
   EXPECT_EQ(b.send.sends_failed, 2U);
@@ -104,7 +105,7 @@ TEST(Aggregator, ExactPerQueueNumbers) {
   EXPECT_EQ(b.first_seen_ns, 100U);
   EXPECT_EQ(b.last_seen_ns, 200U);
 
-  const QueueStats& c = q.at({kInitNs, 0});
+  const QueueStats& c = *q.at({kInitNs, 0});
   EXPECT_EQ(c.send.sends_ok, 1U);
   EXPECT_EQ(c.send.bytes_ok, 10U);
   EXPECT_EQ(c.send.compat_sends, 1U);
@@ -115,7 +116,7 @@ TEST(Aggregator, AllRestartCodesMergeIntoEintr) {
   Aggregator agg;
   for (int32_t r : {-512, -513, -514, -516, -EINTR}) agg.add_send(make_event({.result = r}));
   agg.add_send(make_event({.result = -515}));
-  const auto& s = agg.queues().begin()->second.send;
+  const auto& s = agg.queues().begin()->second->send;
   EXPECT_EQ(s.sends_failed, 6U);
   EXPECT_EQ(s.errors, (std::map<int, uint64_t>{{EINTR, 5}, {515, 1}}));
 }
@@ -158,7 +159,7 @@ TEST(Aggregator, DistributionsIdentityAndNowaitFailures) {
   agg.add_send(testing::make_event(
       {.msqid = 2, .result = -EFAULT, .flags = MSGTAP_EVF_EARLY, .mtype = 0, .tgid = 41}));
 
-  const QueueStats& q = agg.queues().at({4026531839U, 2});
+  const QueueStats& q = *agg.queues().at({4026531839U, 2});
   EXPECT_EQ(q.identity, (QueueIdentity{true, 0x1234, 1000, 100, 0640}));
   EXPECT_EQ(q.send.nowait_failures, 1U);
   EXPECT_EQ(q.send.size_bytes.count(), 1U);    // successful sends only
@@ -215,10 +216,45 @@ TEST(Aggregator, RetiredQueuesKeepTheTotalsAndResetForgetsAll) {
   ASSERT_EQ(agg.queues().size(), 1U);
   // The lookup cache must not point at the retired queue.
   agg.add_send(testing::make_event({.msqid = 1, .msgsz = 7}));
-  EXPECT_EQ(agg.queues().at({4026531839U, 1}).send.sends_ok, 1U);
+  EXPECT_EQ(agg.queues().at({4026531839U, 1})->send.sends_ok, 1U);
   agg.reset();
   EXPECT_TRUE(agg.queues().empty());
   EXPECT_EQ(agg.retired(), RetiredTotals{});
+}
+
+// A snapshot shares the queues instead of copying them, and stays what it
+// was while the aggregator goes on: a change to a shared queue goes to a copy.
+TEST(Aggregator, SnapshotsShareQueuesAndNeverChange) {
+  Aggregator agg;
+  agg.add_send(make_event({.msqid = 1, .msgsz = 10}));
+  agg.add_send(make_event({.msqid = 2, .msgsz = 20}));
+  const Snapshot first = make_snapshot(1, {}, {}, agg);
+  ASSERT_EQ(first.queues.size(), 2U);
+  EXPECT_EQ(first.queues[0].stats.get(), &*agg.queues().at({kInitNs, 1}));  // no copy
+
+  // The lookup cache points at queue 2, which the snapshot shares.
+  agg.add_send(make_event({.msqid = 2, .msgsz = 30}));
+  agg.edit({kInitNs, 1}).live.qnum = 5;
+  agg.add_send(make_event({.msqid = 3, .msgsz = 40}));
+  EXPECT_EQ(first.queues[0].stats->live.qnum, 0U);
+  EXPECT_EQ(first.queues[1].stats->send.sends_ok, 1U);
+  EXPECT_EQ(first.queues[1].stats->send.bytes_ok, 20U);
+  EXPECT_EQ(agg.queues().at({kInitNs, 1})->live.qnum, 5U);
+  EXPECT_EQ(agg.queues().at({kInitNs, 2})->send.bytes_ok, 50U);
+
+  // Once nothing shares a queue, changes go to it in place.
+  const QueueStats* two = &*agg.queues().at({kInitNs, 2});
+  agg.add_send(make_event({.msqid = 2, .msgsz = 1}));
+  EXPECT_EQ(&*agg.queues().at({kInitNs, 2}), two);
+
+  // Retiring or forgetting queues leaves the snapshot whole.
+  const Snapshot second = make_snapshot(2, {}, {}, agg);
+  agg.retire_if([](const QueueKey&, const QueueStats&) { return true; });
+  agg.reset();
+  ASSERT_EQ(second.queues.size(), 3U);
+  EXPECT_EQ(second.queues[1].stats->send.sends_ok, 3U);
+  EXPECT_EQ(second.queues[2].stats->send.bytes_ok, 40U);
+  EXPECT_EQ(first.queues[1].stats->send.bytes_ok, 20U);
 }
 
 }  // namespace

@@ -46,8 +46,7 @@ inline stats::Snapshot rich_snapshot() {
   agg.add_send(sample_event({.msqid = 7, .msgsz = 1, .duration_ns = 40'000'000'000, .ts_ns = 50}, 9,
                             300, "slow", 0));
 
-  auto& queues = agg.queues();
-  auto& q5 = queues.at({4026531839U, 5});
+  auto& q5 = agg.edit({4026531839U, 5});
   q5.identity = {.known = true, .key = 0xabcd, .uid = 1000, .gid = 100, .mode = 0640};
   q5.live = {.state = stats::QueueLive::State::present,
              .qnum = 3,
@@ -55,7 +54,7 @@ inline stats::Snapshot rich_snapshot() {
              .qbytes = 16384,
              .checked_at = 1732700000,
              .note = ""};
-  auto& q7 = queues.at({4026531839U, 7});
+  auto& q7 = agg.edit({4026531839U, 7});
   q7.identity = {.known = true, .key = -1, .uid = 0, .gid = 0, .mode = 0600};
   q7.live.state = stats::QueueLive::State::removed;
   q7.removed_at = 1732700001;

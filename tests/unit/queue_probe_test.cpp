@@ -37,22 +37,23 @@ TEST(QueueProber, DepthOfAQueueThenItsRemoval) {
 
   QueueProber prober;
   ASSERT_EQ(prober.home_ns(), own_ns());
-  std::map<stats::QueueKey, stats::QueueStats> queues;
-  queues[{own_ns(), q}];
-  prober.probe(queues, 1000.0);
-  const stats::QueueLive& live = queues.begin()->second.live;
-  EXPECT_EQ(live.state, stats::QueueLive::State::present) << live.note;
-  EXPECT_EQ(live.qnum, 2U);
-  EXPECT_EQ(live.cbytes, 100U);
-  EXPECT_GT(live.qbytes, 100U);
-  EXPECT_EQ(queues.begin()->second.removed_at, 0);
+  stats::Aggregator agg;
+  const stats::QueueKey key{own_ns(), q};
+  agg.restore({{key, {}}}, {});
+  const auto queue = [&]() -> const stats::QueueStats& { return *agg.queues().at(key); };
+  prober.probe(agg, 1000.0);
+  EXPECT_EQ(queue().live.state, stats::QueueLive::State::present) << queue().live.note;
+  EXPECT_EQ(queue().live.qnum, 2U);
+  EXPECT_EQ(queue().live.cbytes, 100U);
+  EXPECT_GT(queue().live.qbytes, 100U);
+  EXPECT_EQ(queue().removed_at, 0);
 
   ASSERT_EQ(::msgctl(q, IPC_RMID, nullptr), 0);
-  prober.probe(queues, 1001.0);
-  EXPECT_EQ(live.state, stats::QueueLive::State::removed);
-  EXPECT_EQ(queues.begin()->second.removed_at, 1001.0);
-  prober.probe(queues, 1002.0);  // the first sighting stays the removal time
-  EXPECT_EQ(queues.begin()->second.removed_at, 1001.0);
+  prober.probe(agg, 1001.0);
+  EXPECT_EQ(queue().live.state, stats::QueueLive::State::removed);
+  EXPECT_EQ(queue().removed_at, 1001.0);
+  prober.probe(agg, 1002.0);  // the first sighting stays the removal time
+  EXPECT_EQ(queue().removed_at, 1001.0);
 }
 
 // A child unshares its IPC namespace and creates a queue there with the
@@ -89,27 +90,29 @@ TEST(QueueProber, QueuesOfAnotherNamespaceThroughASender) {
     GTEST_SKIP() << "cannot create an IPC namespace here (needs CAP_SYS_ADMIN)";
   }
   const auto ns = static_cast<uint32_t>(got[1]);
-  std::map<stats::QueueKey, stats::QueueStats> queues;
-  stats::QueueStats& theirs = queues[{ns, static_cast<int32_t>(got[0])}];
+  stats::Aggregator agg;
+  const stats::QueueKey key{ns, static_cast<int32_t>(got[0])};
+  agg.restore({{key, {}}}, {});
+  const auto theirs = [&]() -> const stats::QueueStats& { return *agg.queues().at(key); };
   QueueProber prober;
 
-  prober.probe(queues, 5.0);  // no sender known: cannot enter
-  EXPECT_EQ(theirs.live.state, stats::QueueLive::State::unknown);
-  EXPECT_NE(theirs.live.note.find("no process"), std::string::npos) << theirs.live.note;
+  prober.probe(agg, 5.0);  // no sender known: cannot enter
+  EXPECT_EQ(theirs().live.state, stats::QueueLive::State::unknown);
+  EXPECT_NE(theirs().live.note.find("no process"), std::string::npos) << theirs().live.note;
 
-  theirs.last_tgid = static_cast<uint32_t>(child);
-  prober.probe(queues, 6.0);
-  EXPECT_EQ(theirs.live.state, stats::QueueLive::State::present) << theirs.live.note;
-  EXPECT_EQ(theirs.live.qnum, 3U);
-  EXPECT_EQ(theirs.live.cbytes, 30U);
+  agg.edit(key).last_tgid = static_cast<uint32_t>(child);
+  prober.probe(agg, 6.0);
+  EXPECT_EQ(theirs().live.state, stats::QueueLive::State::present) << theirs().live.note;
+  EXPECT_EQ(theirs().live.qnum, 3U);
+  EXPECT_EQ(theirs().live.cbytes, 30U);
   // Back home afterwards.
   EXPECT_EQ(own_ns(), prober.home_ns());
   finish();
 
   // The process has gone (and with it the namespace): unknown, with why.
-  prober.probe(queues, 7.0);
-  EXPECT_EQ(theirs.live.state, stats::QueueLive::State::unknown);
-  EXPECT_FALSE(theirs.live.note.empty());
+  prober.probe(agg, 7.0);
+  EXPECT_EQ(theirs().live.state, stats::QueueLive::State::unknown);
+  EXPECT_FALSE(theirs().live.note.empty());
 }
 
 }  // namespace

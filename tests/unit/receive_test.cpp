@@ -71,7 +71,7 @@ TEST(Receiver, CountsAndAggregatesABatch) {
   EXPECT_EQ(c.socket_drops, 0U);
 
   ASSERT_EQ(agg.queues().size(), 2U);
-  EXPECT_EQ(agg.queues().begin()->second.send.sends_ok, 3U);
+  EXPECT_EQ(agg.queues().begin()->second->send.sends_ok, 3U);
 }
 
 }  // namespace

@@ -40,7 +40,8 @@ inline msgtap_send_event make_event(const Ev& e) {
   ev.tgid = e.tgid;
   ev.tid = e.tgid;
   ev.msgflg = e.msgflg;
-  std::strncpy(ev.comm, e.comm, sizeof(ev.comm));
+  // Up to all 16 bytes, as the kernel's comm may fill them; the rest stays 0.
+  std::memcpy(ev.comm, e.comm, ::strnlen(e.comm, sizeof(ev.comm)));
   return ev;
 }
 

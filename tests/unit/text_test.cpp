@@ -160,9 +160,9 @@ stats::Snapshot queues_snapshot() {
   agg.add_send(ev);
   agg.add_send(testing::make_event(
       {.ipc_ns = 7, .msqid = 3, .result = -11, .ts_ns = kMonoNow - 600'000'000'000}));
-  auto& q = agg.queues().at({4026531839U, 3});
+  auto& q = agg.edit({4026531839U, 3});
   q.live = {stats::QueueLive::State::present, 2, 512, 2048, kNow - 1, ""};
-  auto& gone = agg.queues().at({7, 3});
+  auto& gone = agg.edit({7, 3});
   gone.removed_at = kNow - 30;
   gone.live.state = stats::QueueLive::State::removed;
   stats::Snapshot s = stats::make_snapshot(kNow, {}, {}, agg);

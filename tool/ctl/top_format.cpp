@@ -46,9 +46,9 @@ nlohmann::ordered_json optional_json(const std::optional<double>& v) {
 Totals totals(const stats::Snapshot& snapshot) {
   Totals t{snapshot.retired.sends_ok, snapshot.retired.bytes_ok, snapshot.retired.sends_failed};
   for (const auto& q : snapshot.queues) {
-    t.sends_ok += q.stats.send.sends_ok;
-    t.bytes_ok += q.stats.send.bytes_ok;
-    t.sends_failed += q.stats.send.sends_failed;
+    t.sends_ok += q.stats->send.sends_ok;
+    t.bytes_ok += q.stats->send.bytes_ok;
+    t.sends_failed += q.stats->send.sends_failed;
   }
   return t;
 }
@@ -59,7 +59,7 @@ std::vector<TopEntry> top_entries(const stats::Snapshot* prev, const stats::Snap
   const bool comparable = prev && prev->stats_since == cur.stats_since;
   if (comparable)
     for (const auto& q : prev->queues)
-      before[q.key] = {q.stats.send.sends_ok, q.stats.send.bytes_ok, q.stats.send.sends_failed};
+      before[q.key] = {q.stats->send.sends_ok, q.stats->send.bytes_ok, q.stats->send.sends_failed};
 
   std::vector<TopEntry> out;
   out.reserve(cur.queues.size());
@@ -67,7 +67,7 @@ std::vector<TopEntry> top_entries(const stats::Snapshot* prev, const stats::Snap
     TopEntry e{&q, std::nullopt};
     if (comparable) {
       // A queue the previous frame did not have started from zero since.
-      e.rates = rates_between(q.stats.send, before[q.key], cur.timestamp - prev->timestamp);
+      e.rates = rates_between(q.stats->send, before[q.key], cur.timestamp - prev->timestamp);
     } else if (!prev && q.rates.interval_s > 0) {
       e.rates = q.rates;
     }
@@ -84,7 +84,7 @@ std::vector<TopEntry> top_entries(const stats::Snapshot* prev, const stats::Snap
         return a.rates->failures_per_s > b.rates->failures_per_s;
     }
     // Then the busiest overall; the snapshot's (ipc_ns, msqid) order last.
-    return a.row->stats.send.sends_ok > b.row->stats.send.sends_ok;
+    return a.row->stats->send.sends_ok > b.row->stats->send.sends_ok;
   });
   return out;
 }
@@ -97,7 +97,8 @@ std::string render_top(const stats::Snapshot* prev, const stats::Snapshot& cur,
   const Totals was = comparable ? totals(*prev) : Totals{};
   size_t removed = 0;
   for (const auto& q : cur.queues)
-    if (q.stats.removed_at > 0 || q.stats.live.state == stats::QueueLive::State::removed) ++removed;
+    if (q.stats->removed_at > 0 || q.stats->live.state == stats::QueueLive::State::removed)
+      ++removed;
 
   std::string out =
       fmt::format("msgtapctl top - {}, {} queues ({} removed, {} retired), counted since {}\n",
@@ -117,8 +118,9 @@ std::string render_top(const stats::Snapshot* prev, const stats::Snapshot& cur,
   for (const TopEntry& e : top_entries(prev, cur)) {
     if (max_rows && shown++ == max_rows) break;
     const auto& q = *e.row;
-    const auto& live = q.stats.live;
-    const bool removed_q = q.stats.removed_at > 0 || live.state == stats::QueueLive::State::removed;
+    const auto& live = q.stats->live;
+    const bool removed_q =
+        q.stats->removed_at > 0 || live.state == stats::QueueLive::State::removed;
     const bool present = live.state == stats::QueueLive::State::present && !removed_q;
     auto r = [&](double v) { return e.rates ? fmt::format("{:.1f}", v) : std::string("-"); };
     rows.push_back({
@@ -127,14 +129,14 @@ std::string render_top(const stats::Snapshot* prev, const stats::Snapshot& cur,
         r(e.rates ? e.rates->failures_per_s : 0),
         std::to_string(q.key.ipc_ns),
         std::to_string(q.key.msqid),
-        std::to_string(q.stats.send.sends_ok),
-        std::to_string(q.stats.send.sends_failed),
+        std::to_string(q.stats->send.sends_ok),
+        std::to_string(q.stats->send.sends_failed),
         present ? std::to_string(live.qnum) : "-",
         present && live.qbytes ? fmt::format("{:.1f}%", 100.0 * static_cast<double>(live.cbytes) /
                                                             static_cast<double>(live.qbytes))
                                : "-",
-        q.stats.last_seen_ns ? exporter::age(now.unix_now - now.unix_of(q.stats.last_seen_ns))
-                             : "-",
+        q.stats->last_seen_ns ? exporter::age(now.unix_now - now.unix_of(q.stats->last_seen_ns))
+                              : "-",
         removed_q ? "removed" : std::string(stats::live_state_name(live.state)),
     });
   }
@@ -178,15 +180,16 @@ nlohmann::ordered_json top_to_json(const stats::Snapshot* prev, const stats::Sna
     nlohmann::ordered_json o;
     o["ipc_ns"] = q.key.ipc_ns;
     o["msqid"] = q.key.msqid;
-    o["sends_ok"] = q.stats.send.sends_ok;
-    o["bytes_ok"] = q.stats.send.bytes_ok;
-    o["sends_failed"] = q.stats.send.sends_failed;
+    o["sends_ok"] = q.stats->send.sends_ok;
+    o["bytes_ok"] = q.stats->send.bytes_ok;
+    o["sends_failed"] = q.stats->send.sends_failed;
     o["sends_per_s"] = optional_json(e.rates ? std::optional(e.rates->sends_per_s) : std::nullopt);
     o["bytes_per_s"] = optional_json(e.rates ? std::optional(e.rates->bytes_per_s) : std::nullopt);
     o["failures_per_s"] =
         optional_json(e.rates ? std::optional(e.rates->failures_per_s) : std::nullopt);
-    o["live_state"] = stats::live_state_name(q.stats.live.state);
-    o["removed"] = q.stats.removed_at > 0 || q.stats.live.state == stats::QueueLive::State::removed;
+    o["live_state"] = stats::live_state_name(q.stats->live.state);
+    o["removed"] =
+        q.stats->removed_at > 0 || q.stats->live.state == stats::QueueLive::State::removed;
     queues.push_back(std::move(o));
   }
   j["queues"] = std::move(queues);

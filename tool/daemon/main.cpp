@@ -330,7 +330,7 @@ void Daemon::restore_state() {
     return;
   }
   std::map<stats::QueueKey, stats::QueueStats> queues;
-  for (auto& row : snap->queues) queues.emplace(row.key, std::move(row.stats));
+  for (const auto& row : snap->queues) queues.emplace(row.key, *row.stats);
   log(Priority::info, "continuing from {} (written {:.0f} s ago): {} queues", opt_.json_path,
       unix_now() - snap->timestamp, queues.size());
   aggregator_.restore(std::move(queues), snap->retired);
@@ -493,7 +493,7 @@ stats::Snapshot Daemon::snapshot() {
   stats::DaemonCounters counters = receiver_.counters();
   counters.socket_drops = socket_drops_;
   const double now = unix_now();
-  prober_.probe(aggregator_.queues(), now);
+  prober_.probe(aggregator_, now);
   stats::Snapshot snap = stats::make_snapshot(now, counters, kernel_, aggregator_,
                                               have_rate_base_ ? &rate_base_ : nullptr);
   snap.stats_since = stats_since_;
@@ -633,9 +633,9 @@ std::string Daemon::reset_statistics() {
   uint64_t bytes_ok = retired.bytes_ok;
   uint64_t sends_failed = retired.sends_failed;
   for (const auto& [key, q] : aggregator_.queues()) {
-    sends_ok += q.send.sends_ok;
-    bytes_ok += q.send.bytes_ok;
-    sends_failed += q.send.sends_failed;
+    sends_ok += q->send.sends_ok;
+    bytes_ok += q->send.bytes_ok;
+    sends_failed += q->send.sends_failed;
   }
   nlohmann::ordered_json r;
   r["queues"] = aggregator_.queues().size();

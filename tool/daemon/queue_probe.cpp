@@ -98,8 +98,9 @@ bool QueueProber::go_home() {
   std::abort();
 }
 
-void QueueProber::probe(std::map<stats::QueueKey, stats::QueueStats>& queues, double now) {
+void QueueProber::probe(stats::Aggregator& aggregator, double now) {
   if (!home_.valid()) return;
+  const auto& queues = aggregator.queues();
   last_error_.clear();
   // The map is sorted by namespace first: one entry per namespace.
   for (auto it = queues.begin(); it != queues.end();) {
@@ -107,7 +108,7 @@ void QueueProber::probe(std::map<stats::QueueKey, stats::QueueStats>& queues, do
     auto end = it;
     std::set<uint32_t> candidates;  // ordered, so the choice is stable
     while (end != queues.end() && end->first.ipc_ns == ns) {
-      const auto& s = end->second;
+      const stats::QueueStats& s = *end->second;
       if (s.last_tgid != 0) candidates.insert(s.last_tgid);
       for (const auto& e : s.send.senders.sorted())
         if (e.value != 0) candidates.insert(static_cast<uint32_t>(e.value));
@@ -117,7 +118,7 @@ void QueueProber::probe(std::map<stats::QueueKey, stats::QueueStats>& queues, do
     const bool away = ns != home_ns_;
     if (away) why = enter(ns, candidates);
     for (; it != end; ++it) {
-      stats::QueueStats& q = it->second;
+      stats::QueueStats& q = aggregator.edit(it->first);
       if (why.empty()) {
         stat_queue(it->first.msqid, q, now);
         continue;

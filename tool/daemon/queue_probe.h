@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <set>
 #include <string>
 
@@ -30,7 +29,7 @@ class QueueProber {
   QueueProber();
 
   // Updates live state and removed_at of every queue. @now: unix seconds.
-  void probe(std::map<stats::QueueKey, stats::QueueStats>& queues, double now);
+  void probe(stats::Aggregator& aggregator, double now);
 
   // The IPC namespace msgtapd itself runs in (its inode number).
   uint32_t home_ns() const { return home_ns_; }

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iterator>
+#include <memory>
 #include <type_traits>
 
 #include "common/fd.h"
@@ -250,9 +251,9 @@ void write_values(Writer& w, std::string_view name, const stats::TopK& top,
 }
 
 void write_queue(Writer& w, const stats::QueueRow& row) {
-  const auto& s = row.stats.send;
-  const auto& id = row.stats.identity;
-  const auto& live = row.stats.live;
+  const auto& s = row.stats->send;
+  const auto& id = row.stats->identity;
+  const auto& live = row.stats->live;
   w.open('{');
   w.field("ipc_ns", row.key.ipc_ns);
   w.field("msqid", row.key.msqid);
@@ -273,10 +274,10 @@ void write_queue(Writer& w, const stats::QueueRow& row) {
   w.field("sends_slept", s.sends_slept);
   w.field("slept_ns", s.slept_ns);
   w.field("compat_sends", s.compat_sends);
-  w.field("first_seen_ns", row.stats.first_seen_ns);
-  w.field("last_seen_ns", row.stats.last_seen_ns);
-  w.field("last_tgid", row.stats.last_tgid);
-  w.field("removed_at", row.stats.removed_at);
+  w.field("first_seen_ns", row.stats->first_seen_ns);
+  w.field("last_seen_ns", row.stats->last_seen_ns);
+  w.field("last_tgid", row.stats->last_tgid);
+  w.field("removed_at", row.stats->removed_at);
   w.key("live");
   w.open('{');
   w.field("state", stats::live_state_name(live.state));
@@ -312,15 +313,16 @@ void write_queue(Writer& w, const stats::QueueRow& row) {
 
 stats::QueueRow queue_from_json(const ordered_json& q) {
   stats::QueueRow row;
+  auto stats = std::make_shared<stats::QueueStats>();
   row.key.ipc_ns = get<uint32_t>(q, "ipc_ns");
   row.key.msqid = get<int32_t>(q, "msqid");
-  auto& id = row.stats.identity;
+  auto& id = stats->identity;
   id.known = get<bool>(q, "identity_known");
   id.key = get<int32_t>(q, "key");
   id.uid = get<uint32_t>(q, "uid");
   id.gid = get<uint32_t>(q, "gid");
   id.mode = get<uint32_t>(q, "mode");
-  auto& s = row.stats.send;
+  auto& s = stats->send;
   s.sends_ok = get<uint64_t>(q, "sends_ok");
   s.bytes_ok = get<uint64_t>(q, "bytes_ok");
   s.sends_failed = get<uint64_t>(q, "sends_failed");
@@ -333,11 +335,11 @@ stats::QueueRow queue_from_json(const ordered_json& q) {
   s.sends_slept = get<uint64_t>(q, "sends_slept");
   s.slept_ns = get<uint64_t>(q, "slept_ns");
   s.compat_sends = get<uint64_t>(q, "compat_sends");
-  row.stats.first_seen_ns = get<uint64_t>(q, "first_seen_ns");
-  row.stats.last_seen_ns = get<uint64_t>(q, "last_seen_ns");
-  row.stats.last_tgid = get<uint32_t>(q, "last_tgid");
-  row.stats.removed_at = get<double>(q, "removed_at");
-  row.stats.live = live_from_json(q.at("live"));
+  stats->first_seen_ns = get<uint64_t>(q, "first_seen_ns");
+  stats->last_seen_ns = get<uint64_t>(q, "last_seen_ns");
+  stats->last_tgid = get<uint32_t>(q, "last_tgid");
+  stats->removed_at = get<double>(q, "removed_at");
+  stats->live = live_from_json(q.at("live"));
   const auto& r = q.at("rates");
   row.rates.interval_s = get<double>(r, "interval_s");
   row.rates.sends_per_s = get<double>(r, "sends_per_s");
@@ -350,6 +352,7 @@ stats::QueueRow queue_from_json(const ordered_json& q) {
   for (const auto& o : q.at("senders").at("top"))
     s.sender_info[get<uint32_t>(o, "tgid")] = {get<std::string>(o, "comm"),
                                                get<uint32_t>(o, "uid")};
+  row.stats = std::move(stats);
   return row;
 }
 

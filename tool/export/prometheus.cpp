@@ -188,7 +188,7 @@ void queue_families(Writer& w, const stats::Snapshot& snap, const PrometheusOpti
            "Always 1: a queue's identity as the kernel reported it (IPC key as 0x%08x, owner "
            "uid and gid, octal mode). Join on ipc_ns and msqid.");
   for (const auto& q : snap.queues) {
-    const auto& id = q.stats.identity;
+    const auto& id = q.stats->identity;
     if (!id.known) continue;
     w.sample("msgtap_queue_info",
              with(queue_labels(q), {{"key", fmt::format("0x{:08x}", static_cast<uint32_t>(id.key))},
@@ -199,15 +199,15 @@ void queue_families(Writer& w, const stats::Snapshot& snap, const PrometheusOpti
   }
 
   per_queue(w, snap, "msgtap_queue_sends_total", "counter", "Successful msgsnd() calls.",
-            [](const auto& q) { return q.stats.send.sends_ok; });
+            [](const auto& q) { return q.stats->send.sends_ok; });
   per_queue(w, snap, "msgtap_queue_send_bytes_total", "counter",
             "Bytes (msgsz) of successful msgsnd() calls.",
-            [](const auto& q) { return q.stats.send.bytes_ok; });
+            [](const auto& q) { return q.stats->send.bytes_ok; });
 
   w.family("msgtap_queue_send_failures_total", "counter",
            "Failed msgsnd() calls by errno; kernel restart codes count as EINTR.");
   for (const auto& q : snap.queues) {
-    std::map<int, uint64_t> errors = q.stats.send.errors;
+    std::map<int, uint64_t> errors = q.stats->send.errors;
     for (int e : kUsualErrnos) errors.try_emplace(e, 0);
     for (const auto& [err, n] : errors)
       w.sample("msgtap_queue_send_failures_total",
@@ -216,35 +216,35 @@ void queue_families(Writer& w, const stats::Snapshot& snap, const PrometheusOpti
 
   per_queue(w, snap, "msgtap_queue_nowait_failures_total", "counter",
             "Failed msgsnd() calls that had IPC_NOWAIT in msgflg.",
-            [](const auto& q) { return q.stats.send.nowait_failures; });
+            [](const auto& q) { return q.stats->send.nowait_failures; });
   per_queue(w, snap, "msgtap_queue_sends_slept_total", "counter",
             "msgsnd() calls that slept waiting for room in the queue, whatever their result.",
-            [](const auto& q) { return q.stats.send.sends_slept; });
+            [](const auto& q) { return q.stats->send.sends_slept; });
   per_queue(w, snap, "msgtap_queue_slept_seconds_total", "counter",
             "Time spent in msgsnd() calls that slept.",
-            [](const auto& q) { return seconds(q.stats.send.slept_ns); });
+            [](const auto& q) { return seconds(q.stats->send.slept_ns); });
   per_queue(w, snap, "msgtap_queue_compat_sends_total", "counter",
             "msgsnd() calls made through the 32-bit compat entry points, whatever their result.",
-            [](const auto& q) { return q.stats.send.compat_sends; });
+            [](const auto& q) { return q.stats->send.compat_sends; });
 
   histogram(
       w, snap, "msgtap_queue_message_size_bytes",
       "Sizes (msgsz) of successful msgsnd() calls; power-of-two buckets.", kSizeFirstBucket,
-      kSizeLastBucket, 1.0, [](const auto& q) -> const auto& { return q.stats.send.size_bytes; });
+      kSizeLastBucket, 1.0, [](const auto& q) -> const auto& { return q.stats->send.size_bytes; });
   histogram(
       w, snap, "msgtap_queue_send_duration_seconds",
       "Duration of msgsnd() calls, whatever their result, including time slept; "
       "power-of-two buckets.",
       kLatencyFirstBucket, kLatencyLastBucket, 1e9,
-      [](const auto& q) -> const auto& { return q.stats.send.latency_ns; });
+      [](const auto& q) -> const auto& { return q.stats->send.latency_ns; });
 
   // Only what msgctl(MSG_STAT_ANY) saw: a gauge that is not known is absent,
   // not 0.
   const auto live = [&](std::string_view name, std::string_view help, auto value) {
     w.family(name, "gauge", help);
     for (const auto& q : snap.queues)
-      if (q.stats.live.state == stats::QueueLive::State::present)
-        w.sample(name, queue_labels(q), value(q.stats.live));
+      if (q.stats->live.state == stats::QueueLive::State::present)
+        w.sample(name, queue_labels(q), value(q.stats->live));
   };
   live("msgtap_queue_messages", "Messages in the queue (msg_qnum) at the snapshot.",
        [](const stats::QueueLive& l) { return l.qnum; });
@@ -256,7 +256,7 @@ void queue_families(Writer& w, const stats::Snapshot& snap, const PrometheusOpti
            "Bytes in the queue over its capacity, 0 to 1; a full queue makes senders sleep or "
            "fail with EAGAIN.");
   for (const auto& q : snap.queues) {
-    const auto& l = q.stats.live;
+    const auto& l = q.stats->live;
     if (l.state == stats::QueueLive::State::present && l.qbytes > 0)
       w.sample("msgtap_queue_fill_ratio", queue_labels(q),
                static_cast<double>(l.cbytes) / static_cast<double>(l.qbytes));
@@ -266,8 +266,8 @@ void queue_families(Writer& w, const stats::Snapshot& snap, const PrometheusOpti
             "1 once the queue has been seen removed (IPC_RMID); its series go away when it is "
             "retired.",
             [](const auto& q) {
-              return uint64_t{q.stats.removed_at != 0 ||
-                              q.stats.live.state == stats::QueueLive::State::removed};
+              return uint64_t{q.stats->removed_at != 0 ||
+                              q.stats->live.state == stats::QueueLive::State::removed};
             });
 
   if (opt.monotonic_now_ns != 0) {
@@ -275,9 +275,9 @@ void queue_families(Writer& w, const stats::Snapshot& snap, const PrometheusOpti
              "Seconds since the latest msgsnd() call on the queue that msgtap recorded.");
     for (const auto& q : snap.queues) {
       // Events from before a reboot (restored state) have no age here.
-      if (q.stats.last_seen_ns == 0 || q.stats.last_seen_ns > opt.monotonic_now_ns) continue;
+      if (q.stats->last_seen_ns == 0 || q.stats->last_seen_ns > opt.monotonic_now_ns) continue;
       w.sample("msgtap_queue_last_call_age_seconds", queue_labels(q),
-               seconds(opt.monotonic_now_ns - q.stats.last_seen_ns));
+               seconds(opt.monotonic_now_ns - q.stats->last_seen_ns));
     }
   }
 
@@ -286,7 +286,7 @@ void queue_families(Writer& w, const stats::Snapshot& snap, const PrometheusOpti
       "Estimated msgsnd() calls per mtype, for the most frequent mtypes only (top-k, "
       "Space-Saving): an upper bound, at most msgtap_queue_top_mtype_calls_overcount above "
       "the true count. Calls that failed before the kernel read the mtype are not counted.",
-      [](const stats::QueueRow& q) -> const stats::TopK& { return q.stats.send.mtypes; },
+      [](const stats::QueueRow& q) -> const stats::TopK& { return q.stats->send.mtypes; },
       [](const stats::QueueRow& q, const stats::TopK::Entry& e) {
         return with(queue_labels(q), {{"mtype", std::to_string(static_cast<int64_t>(e.value))}});
       });
@@ -295,9 +295,9 @@ void queue_families(Writer& w, const stats::Snapshot& snap, const PrometheusOpti
       "Estimated msgsnd() calls per sending process, for the most frequent senders only "
       "(top-k, Space-Saving): an upper bound, at most "
       "msgtap_queue_top_sender_calls_overcount above the true count.",
-      [](const stats::QueueRow& q) -> const stats::TopK& { return q.stats.send.senders; },
+      [](const stats::QueueRow& q) -> const stats::TopK& { return q.stats->send.senders; },
       [](const stats::QueueRow& q, const stats::TopK::Entry& e) {
-        const auto& info = q.stats.send.sender_info;
+        const auto& info = q.stats->send.sender_info;
         const auto it = info.find(static_cast<uint32_t>(e.value));
         return with(queue_labels(q),
                     {{"tgid", std::to_string(e.value)},
@@ -307,17 +307,17 @@ void queue_families(Writer& w, const stats::Snapshot& snap, const PrometheusOpti
 
   per_queue(w, snap, "msgtap_queue_mtypes_distinct", "gauge",
             "Distinct mtypes seen; a lower bound when msgtap_queue_mtypes_distinct_saturated is 1.",
-            [](const auto& q) { return uint64_t{q.stats.send.mtypes_distinct.count()}; });
+            [](const auto& q) { return uint64_t{q.stats->send.mtypes_distinct.count()}; });
   per_queue(w, snap, "msgtap_queue_mtypes_distinct_saturated", "gauge",
             "1 when there were more distinct mtypes than msgtap counts exactly.",
-            [](const auto& q) { return uint64_t{q.stats.send.mtypes_distinct.saturated()}; });
+            [](const auto& q) { return uint64_t{q.stats->send.mtypes_distinct.saturated()}; });
   per_queue(w, snap, "msgtap_queue_senders_distinct", "gauge",
             "Distinct sending processes (tgid) seen; a lower bound when "
             "msgtap_queue_senders_distinct_saturated is 1.",
-            [](const auto& q) { return uint64_t{q.stats.send.senders_distinct.count()}; });
+            [](const auto& q) { return uint64_t{q.stats->send.senders_distinct.count()}; });
   per_queue(w, snap, "msgtap_queue_senders_distinct_saturated", "gauge",
             "1 when there were more distinct senders than msgtap counts exactly.",
-            [](const auto& q) { return uint64_t{q.stats.send.senders_distinct.saturated()}; });
+            [](const auto& q) { return uint64_t{q.stats->send.senders_distinct.saturated()}; });
 }
 
 void global_families(Writer& w, const stats::Snapshot& snap, const PrometheusOptions& opt) {

@@ -152,9 +152,9 @@ std::string render_queues(const stats::Snapshot& snapshot, const Clocks& now) {
   rows.push_back({"IPCNS", "MSQID", "KEY", "OWNER", "PERMS", "QNUM", "CBYTES", "QBYTES", "FILL",
                   "SENT", "FAILED", "SENDS/s", "BYTES/s", "LAST", "STATE"});
   for (const auto& q : snapshot.queues) {
-    const auto& id = q.stats.identity;
-    const auto& live = q.stats.live;
-    const bool present = live.state == stats::QueueLive::State::present && !is_removed(q.stats);
+    const auto& id = q.stats->identity;
+    const auto& live = q.stats->live;
+    const bool present = live.state == stats::QueueLive::State::present && !is_removed(*q.stats);
     const bool rated = q.rates.interval_s > 0;
     rows.push_back({
         std::to_string(q.key.ipc_ns),
@@ -166,12 +166,12 @@ std::string render_queues(const stats::Snapshot& snapshot, const Clocks& now) {
         present ? std::to_string(live.cbytes) : "-",
         present ? std::to_string(live.qbytes) : "-",
         present ? fill_text(live) : "-",
-        std::to_string(q.stats.send.sends_ok),
-        std::to_string(q.stats.send.sends_failed),
+        std::to_string(q.stats->send.sends_ok),
+        std::to_string(q.stats->send.sends_failed),
         rated ? rate_text(q.rates.sends_per_s) : "-",
         rated ? rate_text(q.rates.bytes_per_s) : "-",
-        q.stats.last_seen_ns ? age(now.unix_now - now.unix_of(q.stats.last_seen_ns)) : "-",
-        is_removed(q.stats) ? "removed" : std::string(stats::live_state_name(live.state)),
+        q.stats->last_seen_ns ? age(now.unix_now - now.unix_of(q.stats->last_seen_ns)) : "-",
+        is_removed(*q.stats) ? "removed" : std::string(stats::live_state_name(live.state)),
     });
   }
   // LAST is two words ("3s ago") and STATE the last column: both left-aligned.
@@ -182,7 +182,7 @@ std::string render_queues(const stats::Snapshot& snapshot, const Clocks& now) {
 
 std::string render_queue_detail(const stats::Snapshot& snapshot, const stats::QueueRow& row,
                                 const Clocks& now) {
-  const stats::QueueStats& q = row.stats;
+  const stats::QueueStats& q = *row.stats;
   const stats::SendStats& s = q.send;
   std::string out;
   auto line = [&out](std::string_view label, const std::string& text) {
@@ -272,7 +272,7 @@ std::string render_queue_table(const stats::Snapshot& snapshot) {
   std::vector<Row> rows;
   rows.push_back({"IPCNS", "MSQID", "SENT", "BYTES", "FAILED", "SLEPT", "SLEPT(ms)", "ERRORS"});
   for (const auto& q : snapshot.queues) {
-    const auto& s = q.stats.send;
+    const auto& s = q.stats->send;
     rows.push_back({
         std::to_string(q.key.ipc_ns),
         std::to_string(q.key.msqid),

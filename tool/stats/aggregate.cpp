@@ -151,10 +151,13 @@ void QueueStats::seen(uint64_t ts_ns) {
 void Aggregator::add_send(const msgtap_send_event& ev) {
   const QueueKey key{ev.ipc_ns, ev.msqid};
   if (!last_ || !(key == last_key_)) {
-    last_ = &queues_[key];  // std::map nodes stay put until erased
+    auto it = queues_.find(key);
+    if (it == queues_.end())
+      it = queues_.emplace(key, SharedQueueStats(std::make_shared<QueueStats>())).first;
+    last_ = &it->second;  // std::map nodes stay put until erased
     last_key_ = key;
   }
-  QueueStats& q = *last_;
+  QueueStats& q = last_->writable();
   q.send.add(ev);
   q.seen(ev.ts_ns);
   q.last_tgid = ev.tgid;
@@ -166,11 +169,12 @@ size_t Aggregator::retire_if(
     const std::function<bool(const QueueKey&, const QueueStats&)>& retire) {
   last_ = nullptr;
   return std::erase_if(queues_, [&](const auto& kv) {
-    if (!retire(kv.first, kv.second)) return false;
+    const QueueStats& q = *kv.second;
+    if (!retire(kv.first, q)) return false;
     ++retired_.queues;
-    retired_.sends_ok += kv.second.send.sends_ok;
-    retired_.bytes_ok += kv.second.send.bytes_ok;
-    retired_.sends_failed += kv.second.send.sends_failed;
+    retired_.sends_ok += q.send.sends_ok;
+    retired_.bytes_ok += q.send.bytes_ok;
+    retired_.sends_failed += q.send.sends_failed;
     return true;
   });
 }
@@ -183,7 +187,10 @@ void Aggregator::reset() {
 
 void Aggregator::restore(std::map<QueueKey, QueueStats> queues, RetiredTotals retired) {
   last_ = nullptr;
-  queues_ = std::move(queues);
+  queues_.clear();
+  for (auto& [key, q] : queues)
+    queues_.emplace_hint(queues_.end(), key,
+                         SharedQueueStats(std::make_shared<QueueStats>(std::move(q))));
   retired_ = retired;
 }
 

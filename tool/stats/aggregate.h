@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -155,14 +156,43 @@ struct RetiredTotals {
   bool operator==(const RetiredTotals&) const = default;
 };
 
+// One queue's statistics as the aggregator holds them. Snapshots share
+// them instead of copying (with 10,000 queues a copy is tens of megabytes),
+// and a change to statistics that a snapshot still shares goes to a copy
+// first: a snapshot never changes, and a daemon that renders its snapshot
+// before the next event copies nothing.
+class SharedQueueStats {
+ public:
+  const QueueStats& operator*() const { return *p_; }
+  const QueueStats* operator->() const { return p_.get(); }
+  // For a snapshot: these statistics as they are now, for as long as it needs.
+  std::shared_ptr<const QueueStats> share() const { return p_; }
+
+ private:
+  friend class Aggregator;
+  explicit SharedQueueStats(std::shared_ptr<QueueStats> p) : p_(std::move(p)) {}
+  // The statistics to change: copied first while a snapshot shares them.
+  QueueStats& writable() {
+    if (p_.use_count() != 1) p_ = std::make_shared<QueueStats>(*p_);
+    return *p_;
+  }
+
+  std::shared_ptr<QueueStats> p_;
+};
+
 class Aggregator {
  public:
+  using Queues = std::map<QueueKey, SharedQueueStats>;
+
   void add_send(const msgtap_send_event& ev);
 
   // Sorted by (ipc_ns, msqid).
-  const std::map<QueueKey, QueueStats>& queues() const { return queues_; }
-  std::map<QueueKey, QueueStats>& queues() { return queues_; }
+  const Queues& queues() const { return queues_; }
   const RetiredTotals& retired() const { return retired_; }
+
+  // The statistics of queue @key to change (queue_probe.cpp sets `live`);
+  // std::out_of_range if there is no such queue.
+  QueueStats& edit(const QueueKey& key) { return queues_.at(key).writable(); }
 
   // Memory grows with the number of queues alive at once: drops the queues
   // @retire selects (removed ones past their grace period), adds their
@@ -176,11 +206,11 @@ class Aggregator {
   void restore(std::map<QueueKey, QueueStats> queues, RetiredTotals retired);
 
  private:
-  std::map<QueueKey, QueueStats> queues_;
+  Queues queues_;
   RetiredTotals retired_;
   // Consecutive records mostly name the same queue: skip the lookup.
   QueueKey last_key_;
-  QueueStats* last_ = nullptr;
+  SharedQueueStats* last_ = nullptr;
 };
 
 }  // namespace msgtap::stats

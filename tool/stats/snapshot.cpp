@@ -29,12 +29,12 @@ Snapshot make_snapshot(double timestamp, const DaemonCounters& daemon,
   s.queues.reserve(aggregator.queues().size());
   const double dt = base ? timestamp - base->timestamp : 0;
   for (const auto& [key, stats] : aggregator.queues()) {
-    QueueRow& row = s.queues.emplace_back(QueueRow{key, stats, {}});
+    QueueRow& row = s.queues.emplace_back(QueueRow{key, stats.share(), {}});
     if (dt <= 0) continue;
     RateBase::Counts was;
     if (auto it = base->queues.find(key); it != base->queues.end()) was = it->second;
     // A reset since the base makes counters smaller: no rate for that one.
-    const auto& now = stats.send;
+    const auto& now = stats->send;
     if (now.sends_ok < was.sends_ok || now.sends_failed < was.sends_failed) continue;
     row.rates.interval_s = dt;
     row.rates.sends_per_s = static_cast<double>(now.sends_ok - was.sends_ok) / dt;
@@ -49,8 +49,8 @@ RateBase make_rate_base(const Snapshot& snapshot) {
   b.timestamp = snapshot.timestamp;
   for (const auto& row : snapshot.queues)
     b.queues.emplace_hint(b.queues.end(), row.key,
-                          RateBase::Counts{row.stats.send.sends_ok, row.stats.send.bytes_ok,
-                                           row.stats.send.sends_failed});
+                          RateBase::Counts{row.stats->send.sends_ok, row.stats->send.bytes_ok,
+                                           row.stats->send.sends_failed});
   return b;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -56,10 +57,16 @@ struct Rates {
 
 struct QueueRow {
   QueueKey key;
-  QueueStats stats;
+  // Never null. Shared with the aggregator it came from (which copies before
+  // it changes them), or the row's own when read from a document.
+  std::shared_ptr<const QueueStats> stats;
   Rates rates;
 
-  bool operator==(const QueueRow&) const = default;
+  // Equal statistics, wherever they are held.
+  bool operator==(const QueueRow& o) const {
+    return key == o.key && rates == o.rates &&
+           (stats == o.stats || (stats && o.stats && *stats == *o.stats));
+  }
 };
 
 // The counters rates are computed against: taken at each interval's
