@@ -70,7 +70,8 @@ ReadResult read_request(ControlClient& client) {
     const auto nl = client.in.find('\n');
     if (nl == std::string::npos) {
       if (client.in.size() > control::kMaxRequestLine) {
-        client.out = control::encode_error("request line too long");
+        client.out =
+            std::make_shared<const std::string>(control::encode_error("request line too long"));
         return ReadResult::invalid;
       }
       continue;
@@ -78,7 +79,7 @@ ReadResult read_request(ControlClient& client) {
     const std::string_view line = client.in;
     auto cmd = control::decode_request(line.substr(0, nl));
     if (!cmd) {
-      client.out = control::encode_error(cmd.error().message);
+      client.out = std::make_shared<const std::string>(control::encode_error(cmd.error().message));
       return ReadResult::invalid;
     }
     client.cmd = *cmd;
@@ -87,7 +88,7 @@ ReadResult read_request(ControlClient& client) {
 }
 
 bool write_answer(ControlClient& client) {
-  return send_rest(client.fd.get(), client.out, client.out_done);
+  return send_rest(client.fd.get(), *client.out, client.out_done);
 }
 
 }  // namespace msgtap::daemon

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -24,7 +25,9 @@ struct ControlClient {
   UniqueFd fd;
   State state = State::reading;
   std::string in;
-  std::string out;
+  // The answer, never null while writing; the round's JSON document is
+  // shared by every client that asked for it.
+  std::shared_ptr<const std::string> out;
   size_t out_done = 0;
   control::Command cmd = control::Command::status;
   std::chrono::steady_clock::time_point deadline{};  // reading and writing only
@@ -43,7 +46,7 @@ enum class ReadResult {
 };
 ReadResult read_request(ControlClient& client);
 
-// Writes what it can of client.out; true once all of it is out (or the
+// Writes what it can of *client.out; true once all of it is out (or the
 // client is gone): then close it.
 bool write_answer(ControlClient& client);
 

@@ -172,7 +172,12 @@ class Daemon {
   void read_signals();
   void accept_clients();
   void client_event(uint64_t id, uint32_t events);
-  void answer(uint64_t id, std::string doc);
+  // Answers a control client; @doc may be shared with the round's other
+  // answers (the JSON document: megabytes with 10,000 queues).
+  void answer(uint64_t id, std::shared_ptr<const std::string> doc);
+  void answer(uint64_t id, std::string doc) {
+    answer(id, std::make_shared<const std::string>(std::move(doc)));
+  }
   void drop_client(uint64_t id);
   void expire_clients(Clock::time_point now);
   int epoll_timeout(Clock::time_point now) const;
@@ -510,10 +515,10 @@ void Daemon::finish_round(bool ok) {
   const stats::Snapshot snap = snapshot();
   // The JSON document: rendered at most once a round, and only if the file
   // or a stats client takes it (with 10,000 queues it is megabytes).
-  std::optional<std::string> doc;
-  const auto json_doc = [&]() -> const std::string& {
-    if (!doc) doc = exporter::render_json(snap);
-    return *doc;
+  std::shared_ptr<const std::string> doc;
+  const auto json_doc = [&]() -> const std::shared_ptr<const std::string>& {
+    if (!doc) doc = std::make_shared<const std::string>(exporter::render_json(snap));
+    return doc;
   };
   // Rendered once for every scrape of the round and the textfile, and only
   // when one of them is there.
@@ -539,7 +544,7 @@ void Daemon::finish_round(bool ok) {
   for (const WaiterId id : waiters) {
     if (id == kWaiterJson) {
       json_queued_ = false;
-      write_json(json_doc());
+      write_json(*json_doc());
       write_interval_exports(snap, *prometheus);
       written = true;
       // Rates are per interval, and queues retire at interval ends, after a
@@ -553,7 +558,7 @@ void Daemon::finish_round(bool ok) {
                              ? std::string("nothing lost")
                              : fmt::format("{} events lost", snap.loss.total())));
     } else if (id == kWaiterShutdown) {
-      write_json(json_doc());
+      write_json(*json_doc());
       write_interval_exports(snap, *prometheus);
       written = true;
       final_ok_ = ok && last_json_error_.empty();
@@ -573,7 +578,7 @@ void Daemon::finish_round(bool ok) {
         // Later waiters of this round, and the file right now, see the reset;
         // rates start from it, not from pre-reset counters.
         const stats::Snapshot after = snapshot();
-        doc = exporter::render_json(after);
+        doc = std::make_shared<const std::string>(exporter::render_json(after));
         write_json(*doc);
         rate_base_ = stats::make_rate_base(after);
         have_rate_base_ = true;
@@ -582,7 +587,7 @@ void Daemon::finish_round(bool ok) {
     }
   }
   if (hopeless) {
-    if (!written) write_json(json_doc());
+    if (!written) write_json(*json_doc());
     log(Priority::err, "no longer registered with msgtap: exiting");
     registered_ = false;
     final_ok_ = false;
@@ -797,7 +802,7 @@ void Daemon::client_event(uint64_t id, uint32_t events) {
   }
 }
 
-void Daemon::answer(uint64_t id, std::string doc) {
+void Daemon::answer(uint64_t id, std::shared_ptr<const std::string> doc) {
   ControlClient& c = clients_.at(id);
   c.state = ControlClient::State::writing;
   c.out = std::move(doc);
