@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 
 #include "stats/snapshot.h"
 #include "test_events.h"
@@ -220,6 +221,34 @@ TEST(Aggregator, RetiredQueuesKeepTheTotalsAndResetForgetsAll) {
   agg.reset();
   EXPECT_TRUE(agg.queues().empty());
   EXPECT_EQ(agg.retired(), RetiredTotals{});
+}
+
+// Records find their queue through a hash index beside the sorted map: it
+// must follow restores, retirements and resets.
+TEST(Aggregator, LookupFollowsRestoreRetireAndReset) {
+  Aggregator agg;
+  QueueStats saved;
+  saved.send.sends_ok = 5;
+  agg.restore({{{kInitNs, 1}, saved}, {{kOtherNs, 1}, saved}}, {});
+  EXPECT_EQ(agg.edit({kOtherNs, 1}).send.sends_ok, 5U);
+  agg.add_send(make_event({.msqid = 1}));
+  agg.add_send(make_event({.ipc_ns = kOtherNs, .msqid = 1}));
+  agg.add_send(make_event({.msqid = 1}));
+  ASSERT_EQ(agg.queues().size(), 2U);
+  EXPECT_EQ(agg.queues().at({kInitNs, 1})->send.sends_ok, 7U);
+  EXPECT_EQ(agg.queues().at({kOtherNs, 1})->send.sends_ok, 6U);
+  EXPECT_THROW(agg.edit({kInitNs, 2}), std::out_of_range);
+
+  agg.retire_if([](const QueueKey& k, const QueueStats&) { return k.ipc_ns == kOtherNs; });
+  EXPECT_THROW(agg.edit({kOtherNs, 1}), std::out_of_range);
+  agg.add_send(make_event({.ipc_ns = kOtherNs, .msqid = 1}));
+  EXPECT_EQ(agg.queues().at({kOtherNs, 1})->send.sends_ok, 1U);  // a new queue
+
+  agg.reset();
+  EXPECT_THROW(agg.edit({kInitNs, 1}), std::out_of_range);
+  agg.add_send(make_event({.msqid = 1}));
+  ASSERT_EQ(agg.queues().size(), 1U);
+  EXPECT_EQ(agg.edit({kInitNs, 1}).send.sends_ok, 1U);
 }
 
 // A snapshot shares the queues instead of copying them, and stays what it

@@ -151,10 +151,15 @@ void QueueStats::seen(uint64_t ts_ns) {
 void Aggregator::add_send(const msgtap_send_event& ev) {
   const QueueKey key{ev.ipc_ns, ev.msqid};
   if (!last_ || !(key == last_key_)) {
-    auto it = queues_.find(key);
-    if (it == queues_.end())
-      it = queues_.emplace(key, SharedQueueStats(std::make_shared<QueueStats>())).first;
-    last_ = &it->second;  // std::map nodes stay put until erased
+    auto slot = index_.find(key);
+    if (slot == index_.end()) {
+      // A new queue (or one whose index entry failed to allocate).
+      auto it = queues_.lower_bound(key);
+      if (it == queues_.end() || it->first != key)
+        it = queues_.emplace_hint(it, key, SharedQueueStats(std::make_shared<QueueStats>()));
+      slot = index_.emplace(key, &it->second).first;  // std::map nodes stay put until erased
+    }
+    last_ = slot->second;
     last_key_ = key;
   }
   QueueStats& q = last_->writable();
@@ -171,6 +176,7 @@ size_t Aggregator::retire_if(
   return std::erase_if(queues_, [&](const auto& kv) {
     const QueueStats& q = *kv.second;
     if (!retire(kv.first, q)) return false;
+    index_.erase(kv.first);
     ++retired_.queues;
     retired_.sends_ok += q.send.sends_ok;
     retired_.bytes_ok += q.send.bytes_ok;
@@ -182,15 +188,19 @@ size_t Aggregator::retire_if(
 void Aggregator::reset() {
   last_ = nullptr;
   queues_.clear();
+  index_.clear();
   retired_ = {};
 }
 
 void Aggregator::restore(std::map<QueueKey, QueueStats> queues, RetiredTotals retired) {
   last_ = nullptr;
   queues_.clear();
+  index_.clear();
   for (auto& [key, q] : queues)
-    queues_.emplace_hint(queues_.end(), key,
-                         SharedQueueStats(std::make_shared<QueueStats>(std::move(q))));
+    index_[key] = &queues_
+                       .emplace_hint(queues_.end(), key,
+                                     SharedQueueStats(std::make_shared<QueueStats>(std::move(q))))
+                       ->second;
   retired_ = retired;
 }
 

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "stats/histogram.h"
 #include "stats/topk.h"
@@ -25,6 +26,13 @@ struct QueueKey {
 
   // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
   auto operator<=>(const QueueKey&) const = default;
+
+  // Both halves in one word: distinct keys, distinct values.
+  uint64_t packed() const { return uint64_t{ipc_ns} << 32 | static_cast<uint32_t>(msqid); }
+};
+
+struct QueueKeyHash {
+  size_t operator()(const QueueKey& k) const { return std::hash<uint64_t>{}(k.packed()); }
 };
 
 // The send side of one queue.
@@ -184,6 +192,13 @@ class Aggregator {
  public:
   using Queues = std::map<QueueKey, SharedQueueStats>;
 
+  // Not copyable: the index and the lookup cache point into the map.
+  Aggregator() = default;
+  Aggregator(const Aggregator&) = delete;
+  Aggregator& operator=(const Aggregator&) = delete;
+  Aggregator(Aggregator&&) = default;
+  Aggregator& operator=(Aggregator&&) = default;
+
   void add_send(const msgtap_send_event& ev);
 
   // Sorted by (ipc_ns, msqid).
@@ -192,7 +207,7 @@ class Aggregator {
 
   // The statistics of queue @key to change (queue_probe.cpp sets `live`);
   // std::out_of_range if there is no such queue.
-  QueueStats& edit(const QueueKey& key) { return queues_.at(key).writable(); }
+  QueueStats& edit(const QueueKey& key) { return index_.at(key)->writable(); }
 
   // Memory grows with the number of queues alive at once: drops the queues
   // @retire selects (removed ones past their grace period), adds their
@@ -207,6 +222,10 @@ class Aggregator {
 
  private:
   Queues queues_;
+  // The same queues by hash, for the lookup of each record: a std::map
+  // lookup among 10,000 queues visits 14 nodes (BENCHMARKS.md, "msgtapd
+  // with many queues"). The map keeps them sorted for the documents.
+  std::unordered_map<QueueKey, SharedQueueStats*, QueueKeyHash> index_;
   RetiredTotals retired_;
   // Consecutive records mostly name the same queue: skip the lookup.
   QueueKey last_key_;
