@@ -34,21 +34,6 @@ CONFIGS=$(echo "$CONFIGS" | tr ',' ' ')
 TPUT_SENDERS=$(echo "$TPUT_SENDERS" | tr ',' ' ')
 SCALE_QUEUES=$(echo "$SCALE_QUEUES" | tr ',' ' ')
 
-# The daemon as a server runs it (10 s snapshots), with the test socket.
-bench_daemon_start() {
-	need msgtapd
-	mkdir -p $MSGTAP_RUN
-	# Each step counts from zero: without this msgtapd would continue from
-	# the previous step's snapshot (--restore, same boot).
-	rm -f $MSGTAP_JSON
-	msgtapd --socket $MSGTAP_SOCKET --json $MSGTAP_JSON >$MSGTAPD_LOG 2>&1 &
-	MSGTAPD_PID=$!
-	wait_for _msgtapd_answers || {
-		cat $MSGTAPD_LOG
-		fail "msgtapd did not answer"
-	}
-}
-
 # CPU ticks (utime + stime) of a process; comm has no spaces here.
 cpu_ticks() {
 	awk '{ print $14 + $15 }' "/proc/$1/stat"
@@ -95,11 +80,11 @@ setup() {
 		;;
 	msgtapd-e0)
 		insmod $MSGTAP_KO early=0 || fail "insmod msgtap early=0 failed"
-		bench_daemon_start
+		daemon_start_default
 		;;
 	msgtapd-e1)
 		insmod $MSGTAP_KO early=1 || fail "insmod msgtap early=1 failed"
-		bench_daemon_start
+		daemon_start_default
 		;;
 	syscall-events)
 		echo 1 >$T/events/syscalls/sys_enter_msgsnd/enable &&
@@ -199,7 +184,7 @@ for n in $TPUT_SENDERS; do
 	info "throughput: $n flat-out senders for $TPUT_SECONDS s, msgtapd running"
 	msgtap_load
 	modsize=$(awk '$1 == "msgtap" { print $2 }' /proc/modules)
-	bench_daemon_start
+	daemon_start_default
 	c0=$(cpu_ticks $MSGTAPD_PID)
 	t0=$(cut -d' ' -f1 /proc/uptime)
 	msgtap-workload --mode flood --senders "$n" --seconds "$TPUT_SECONDS" \
@@ -227,7 +212,7 @@ echo 32000 >/proc/sys/kernel/msgmni
 for q in $SCALE_QUEUES; do
 	info "scale: $SCALE_SENDS sends over $q queue(s)"
 	msgtap_load
-	bench_daemon_start
+	daemon_start_default
 	c0=$(cpu_ticks $MSGTAPD_PID)
 	out=$(msgtap-bench spread --queues "$q" --sends "$SCALE_SENDS" --truth /tmp/spread.json) ||
 		fail "msgtap-bench spread failed"
@@ -251,7 +236,7 @@ done
 
 info "scale: $BLOCKED senders blocked in msgsnd at once"
 msgtap_load
-bench_daemon_start
+daemon_start_default
 c0=$(cpu_ticks $MSGTAPD_PID)
 msgtap-bench blocked --senders "$BLOCKED" --truth /tmp/blocked.json || fail "msgtap-bench blocked failed"
 sleep 0.1

@@ -10,11 +10,7 @@
 . /tests/lib.sh
 need msgtap-workload msgtapd msgtapctl msgtap-nlprobe
 msgtap_load
-mkdir -p $MSGTAP_RUN
-rm -f $MSGTAP_JSON
-msgtapd --socket $MSGTAP_SOCKET --json $MSGTAP_JSON >$MSGTAPD_LOG 2>&1 &
-MSGTAPD_PID=$!
-wait_for _msgtapd_answers || fail "msgtapd did not answer"
+daemon_start_default
 for i in 1 2 3; do
 	msgtap-workload --mode flood --senders 4 --seconds 20 --truth /tmp/flood.json \
 		>/dev/null 2>/tmp/flood.err || fail "flood $i failed: $(cat /tmp/flood.err)"

@@ -12,11 +12,7 @@ echo 32000 >/proc/sys/kernel/msgmni
 need msgtap-workload msgtapctl wget
 [ -x /tests/bin/msgtap-bench ] || fail "add build/bench/msgtap-bench as /tests/bin/msgtap-bench"
 msgtap_load
-mkdir -p $MSGTAP_RUN
-rm -f $MSGTAP_JSON
-msgtapd --socket $MSGTAP_SOCKET --json $MSGTAP_JSON >$MSGTAPD_LOG 2>&1 &
-MSGTAPD_PID=$!
-wait_for _msgtapd_answers || fail "msgtapd did not answer"
+daemon_start_default
 /tests/bin/msgtap-bench spread --queues 10000 --sends 20000 --truth /tmp/spread.json >/dev/null || fail spread
 t() { cut -d' ' -f1 /proc/uptime; }
 mon() { set -- $(cat /proc/$MSGTAPD_PID/stat); echo "$(t) msgtapd state=$3 utime=${14} stime=${15} wchan=$(cat /proc/$MSGTAPD_PID/wchan) rss=$(grep VmRSS /proc/$MSGTAPD_PID/status | tr -s ' ' | cut -d' ' -f2)"; }

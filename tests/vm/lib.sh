@@ -113,6 +113,23 @@ daemon_start() {
 	info "msgtapd running (pid $MSGTAPD_PID)"
 }
 
+# daemon_start_default: msgtapd as a server runs it (its default 10 s
+# interval), with the test socket and JSON file; waits until it answers. For
+# the benchmarks (tests/bench), whose numbers are of defaults. It starts from
+# zero: msgtapd would otherwise continue from the document an earlier step
+# of the same boot left (--restore).
+daemon_start_default() {
+	need msgtapd msgtapctl
+	mkdir -p $MSGTAP_RUN
+	rm -f $MSGTAP_JSON
+	msgtapd --socket $MSGTAP_SOCKET --json $MSGTAP_JSON >$MSGTAPD_LOG 2>&1 &
+	MSGTAPD_PID=$!
+	wait_for _msgtapd_answers || {
+		cat $MSGTAPD_LOG
+		fail "msgtapd did not answer"
+	}
+}
+
 # daemon_stop: sends SIGTERM to the msgtapd that daemon_start started and
 # waits (10 s at most) for it to exit; returns its exit status.
 daemon_stop() {

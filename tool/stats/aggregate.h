@@ -192,12 +192,11 @@ class Aggregator {
  public:
   using Queues = std::map<QueueKey, SharedQueueStats>;
 
-  // Not copyable: the index and the lookup cache point into the map.
+  // Neither copied nor moved: the index and the lookup cache point into the
+  // map, and the daemon and the tests keep theirs in place.
   Aggregator() = default;
   Aggregator(const Aggregator&) = delete;
   Aggregator& operator=(const Aggregator&) = delete;
-  Aggregator(Aggregator&&) = default;
-  Aggregator& operator=(Aggregator&&) = default;
 
   void add_send(const msgtap_send_event& ev);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// An immutable copy of everything msgtapd reports at one moment; exporters
-// render this, never live state.
+// Everything msgtapd reports at one moment, immutable; exporters render
+// this, never live state. The queues' statistics are shared with the
+// aggregator, which copies them before it changes them (aggregate.h).
 #pragma once
 
 #include <cstdint>
