@@ -97,8 +97,7 @@ std::string render_top(const stats::Snapshot* prev, const stats::Snapshot& cur,
   const Totals was = comparable ? totals(*prev) : Totals{};
   size_t removed = 0;
   for (const auto& q : cur.queues)
-    if (q.stats->removed_at > 0 || q.stats->live.state == stats::QueueLive::State::removed)
-      ++removed;
+    if (q.stats->removed()) ++removed;
 
   std::string out =
       fmt::format("msgtapctl top - {}, {} queues ({} removed, {} retired), counted since {}\n",
@@ -119,8 +118,7 @@ std::string render_top(const stats::Snapshot* prev, const stats::Snapshot& cur,
     if (max_rows && shown++ == max_rows) break;
     const auto& q = *e.row;
     const auto& live = q.stats->live;
-    const bool removed_q =
-        q.stats->removed_at > 0 || live.state == stats::QueueLive::State::removed;
+    const bool removed_q = q.stats->removed();
     const bool present = live.state == stats::QueueLive::State::present && !removed_q;
     auto r = [&](double v) { return e.rates ? fmt::format("{:.1f}", v) : std::string("-"); };
     rows.push_back({
@@ -188,8 +186,7 @@ nlohmann::ordered_json top_to_json(const stats::Snapshot* prev, const stats::Sna
     o["failures_per_s"] =
         optional_json(e.rates ? std::optional(e.rates->failures_per_s) : std::nullopt);
     o["live_state"] = stats::live_state_name(q.stats->live.state);
-    o["removed"] =
-        q.stats->removed_at > 0 || q.stats->live.state == stats::QueueLive::State::removed;
+    o["removed"] = q.stats->removed();
     queues.push_back(std::move(o));
   }
   j["queues"] = std::move(queues);

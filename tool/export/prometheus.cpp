@@ -265,10 +265,7 @@ void queue_families(Writer& w, const stats::Snapshot& snap, const PrometheusOpti
   per_queue(w, snap, "msgtap_queue_removed", "gauge",
             "1 once the queue has been seen removed (IPC_RMID); its series go away when it is "
             "retired.",
-            [](const auto& q) {
-              return uint64_t{q.stats->removed_at != 0 ||
-                              q.stats->live.state == stats::QueueLive::State::removed};
-            });
+            [](const auto& q) { return uint64_t{q.stats->removed()}; });
 
   if (opt.monotonic_now_ns != 0) {
     w.family("msgtap_queue_last_call_age_seconds", "gauge",

@@ -52,10 +52,6 @@ std::string layout(const std::vector<std::vector<std::string>>& rows, size_t lef
   return out;
 }
 
-bool is_removed(const stats::QueueStats& q) {
-  return q.removed_at > 0 || q.live.state == stats::QueueLive::State::removed;
-}
-
 std::string key_text(int32_t key) { return fmt::format("{:#010x}", static_cast<uint32_t>(key)); }
 
 std::string fill_text(const stats::QueueLive& live) {
@@ -154,7 +150,7 @@ std::string render_queues(const stats::Snapshot& snapshot, const Clocks& now) {
   for (const auto& q : snapshot.queues) {
     const auto& id = q.stats->identity;
     const auto& live = q.stats->live;
-    const bool present = live.state == stats::QueueLive::State::present && !is_removed(*q.stats);
+    const bool present = live.state == stats::QueueLive::State::present && !q.stats->removed();
     const bool rated = q.rates.interval_s > 0;
     rows.push_back({
         std::to_string(q.key.ipc_ns),
@@ -171,7 +167,7 @@ std::string render_queues(const stats::Snapshot& snapshot, const Clocks& now) {
         rated ? rate_text(q.rates.sends_per_s) : "-",
         rated ? rate_text(q.rates.bytes_per_s) : "-",
         q.stats->last_seen_ns ? age(now.unix_now - now.unix_of(q.stats->last_seen_ns)) : "-",
-        is_removed(*q.stats) ? "removed" : std::string(stats::live_state_name(live.state)),
+        q.stats->removed() ? "removed" : std::string(stats::live_state_name(live.state)),
     });
   }
   // LAST is two words ("3s ago") and STATE the last column: both left-aligned.

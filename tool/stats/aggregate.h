@@ -141,6 +141,8 @@ struct QueueStats {
   double removed_at = 0;
 
   void seen(uint64_t ts_ns);
+  // Seen removed, by a send (EIDRM) or by msgctl.
+  bool removed() const { return removed_at > 0 || live.state == QueueLive::State::removed; }
   bool operator==(const QueueStats&) const = default;
 };
 
