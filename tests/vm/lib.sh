@@ -88,11 +88,25 @@ msgtap_loaded() {
 # A new msgtapd continues from the JSON file an earlier one left in this
 # boot; scenarios start from zero unless MSGTAP_KEEP_STATE=1.
 daemon_start() {
+	[ "${MSGTAP_KEEP_STATE:-}" = 1 ] || rm -f $MSGTAP_JSON
+	_msgtapd_launch --interval 1 "$@"
+}
+
+# daemon_start_default [ARG...]: msgtapd as a server runs it (its default 10 s
+# interval), otherwise as daemon_start. For the benchmarks (tests/bench), whose
+# numbers are of defaults. It always starts from zero: msgtapd would otherwise
+# continue from the document an earlier step of the same boot left (--restore).
+daemon_start_default() {
+	rm -f $MSGTAP_JSON
+	_msgtapd_launch "$@"
+}
+
+# Starts msgtapd ARG... with the test socket and JSON file and waits (10 s at
+# most) until it answers `msgtapctl status` itself; sets MSGTAPD_PID.
+_msgtapd_launch() {
 	need msgtapd msgtapctl
 	mkdir -p $MSGTAP_RUN
-	[ "${MSGTAP_KEEP_STATE:-}" = 1 ] || rm -f $MSGTAP_JSON
-	msgtapd --socket $MSGTAP_SOCKET --json $MSGTAP_JSON --interval 1 "$@" \
-		>$MSGTAPD_LOG 2>&1 &
+	msgtapd --socket $MSGTAP_SOCKET --json $MSGTAP_JSON "$@" >$MSGTAPD_LOG 2>&1 &
 	MSGTAPD_PID=$!
 	_tries=100
 	while ! _msgtapd_answers; do
@@ -111,23 +125,6 @@ daemon_start() {
 		sleep 0.1
 	done
 	info "msgtapd running (pid $MSGTAPD_PID)"
-}
-
-# daemon_start_default: msgtapd as a server runs it (its default 10 s
-# interval), with the test socket and JSON file; waits until it answers. For
-# the benchmarks (tests/bench), whose numbers are of defaults. It starts from
-# zero: msgtapd would otherwise continue from the document an earlier step
-# of the same boot left (--restore).
-daemon_start_default() {
-	need msgtapd msgtapctl
-	mkdir -p $MSGTAP_RUN
-	rm -f $MSGTAP_JSON
-	msgtapd --socket $MSGTAP_SOCKET --json $MSGTAP_JSON >$MSGTAPD_LOG 2>&1 &
-	MSGTAPD_PID=$!
-	wait_for _msgtapd_answers || {
-		cat $MSGTAPD_LOG
-		fail "msgtapd did not answer"
-	}
 }
 
 # daemon_stop: sends SIGTERM to the msgtapd that daemon_start started and
