@@ -7,8 +7,9 @@
 #   make workload  build/bin/msgtap-workload{,32}
 #   make unit      the unit tests (ctest)
 #   make vm        the VM scenarios on MSGTAP_KERNELS (tests/vm/run)
-#   make check     deps, tools, unit tests, VM scenarios, packaging tests
-#                  (tests/pkg/run); ends "N passed, N failed"
+#   make check     deps, tools, unit tests, VM scenarios, the demo (as the
+#                  README runs it), packaging tests (tests/pkg/run); ends
+#                  "N passed, N failed"
 #   make check-debug  only the debug kernel: KASAN/lockdep/kmemleak, built from
 #                  linux-source-6.1 (tests/vm/debug-kernel.sh, cached)
 #   make demo      boots a guest that loads msgtap and shows it counting a workload
@@ -102,6 +103,13 @@ check: deps
 	else \
 		echo "check: the VM run did not finish"; failed=$$((failed + 1)); \
 	fi; \
+	$(MAKE) --no-print-directory demo 2>&1 | tee $(BUILD)/demo.log; \
+	line=$$(grep -E '^[0-9]+ passed, [0-9]+ failed$$' $(BUILD)/demo.log | tail -n1); \
+	if [ -n "$$line" ]; then \
+		set -- $$line; passed=$$((passed + $$1)); failed=$$((failed + $$3)); \
+	else \
+		echo "check: make demo did not finish"; failed=$$((failed + 1)); \
+	fi; \
 	tests/pkg/run 2>&1 | tee $(BUILD)/pkg.log; \
 	line=$$(grep -E '^[0-9]+ passed, [0-9]+ failed$$' $(BUILD)/pkg.log | tail -n1); \
 	if [ -n "$$line" ]; then \
@@ -109,7 +117,7 @@ check: deps
 	else \
 		echo "check: the packaging tests did not finish"; failed=$$((failed + 1)); \
 	fi; \
-	echo; echo "unit tests, VM scenarios and packaging tests together:"; \
+	echo; echo "unit tests, VM scenarios, the demo and packaging tests together:"; \
 	echo "$$passed passed, $$failed failed"; \
 	[ $$failed -eq 0 ]
 
