@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <map>
 #include <random>
+#include <utility>
+#include <vector>
 
 #include "stats/topk.h"
 
@@ -55,6 +58,80 @@ TEST(Log2Histogram, RestoresFromBuckets) {
   EXPECT_EQ(back, h);
 }
 
+// The buckets a histogram reports are those of a plain array of all 65,
+// whether it keeps a few inline (values in at most kInline neighbouring
+// buckets, in whatever order they come) or has moved them all to the heap.
+TEST(Log2Histogram, InlineAndSpilledBucketsMatchAPlainArray) {
+  std::mt19937_64 rng(11);
+  for (int trial = 0; trial < 400; ++trial) {
+    // Narrow spreads stay inline; wide ones spill, at a random point.
+    const int spread = 1 + trial % 12;
+    const int base = static_cast<int>(rng() % 50);
+    Log2Histogram h;
+    std::array<uint64_t, Log2Histogram::kBuckets> want{};
+    uint64_t sum = 0;
+    const int n = 1 + static_cast<int>(rng() % 40);
+    for (int k = 0; k < n; ++k) {
+      const int b = base + static_cast<int>(rng() % static_cast<uint64_t>(spread));
+      const uint64_t v = b == 0 ? rng() % 2 : Log2Histogram::lower_bound(b) + 1;
+      h.add(v);
+      ++want[static_cast<size_t>(Log2Histogram::bucket_of(v))];
+      sum += v;
+    }
+    int highest = -1;
+    for (int i = 0; i < Log2Histogram::kBuckets; ++i) {
+      ASSERT_EQ(h.bucket(i), want[static_cast<size_t>(i)]) << "trial " << trial << " bucket " << i;
+      if (want[static_cast<size_t>(i)]) highest = i;
+    }
+    EXPECT_EQ(h.count(), static_cast<uint64_t>(n));
+    EXPECT_EQ(h.sum(), sum);
+    EXPECT_EQ(h.highest(), highest);
+
+    // The same values restored bucket by bucket from the top (every
+    // set_bucket below the last widens downwards) compare equal.
+    Log2Histogram back;
+    for (int i = Log2Histogram::kBuckets - 1; i >= 0; --i) back.set_bucket(i, h.bucket(i));
+    back.set_sum(h.sum());
+    EXPECT_EQ(back, h);
+    EXPECT_EQ(back.quantile_bound(0.5), h.quantile_bound(0.5));
+  }
+}
+
+TEST(Log2Histogram, EqualAcrossRepresentationsAndCopies) {
+  Log2Histogram inl;
+  inl.add(100);
+  inl.add(1000);
+  Log2Histogram spilled;
+  spilled.add(UINT64_MAX);  // bucket 64, then bucket 0: too wide to stay inline
+  spilled.add(1);
+  spilled.set_bucket(64, 0);
+  spilled.set_bucket(0, 0);
+  spilled.set_sum(0);
+  EXPECT_EQ(spilled.count(), 0U);
+  EXPECT_EQ(spilled.highest(), -1);
+  EXPECT_EQ(spilled, Log2Histogram{});
+  spilled.add(100);
+  spilled.add(1000);
+  EXPECT_EQ(spilled, inl);
+
+  Log2Histogram copy = spilled;
+  EXPECT_EQ(copy, inl);
+  copy.add(5);
+  EXPECT_NE(copy, spilled);  // a copy owns its buckets
+  EXPECT_EQ(spilled.bucket(Log2Histogram::bucket_of(5)), 0U);
+
+  Log2Histogram moved = std::move(copy);
+  EXPECT_EQ(moved.bucket(Log2Histogram::bucket_of(5)), 1U);
+  EXPECT_EQ(moved.count(), 3U);
+  // A moved-from histogram is empty, and usable.
+  // NOLINTNEXTLINE(bugprone-use-after-move,clang-analyzer-cplusplus.Move): on purpose
+  const bool moved_from_is_empty = copy == Log2Histogram{};
+  EXPECT_TRUE(moved_from_is_empty);
+  copy.add(7);
+  EXPECT_EQ(copy.count(), 1U);
+  EXPECT_EQ(copy.bucket(3), 1U);
+}
+
 TEST(TopK, ExactWhileFewDistinctValues) {
   TopK t;
   for (int i = 0; i < 100; ++i) t.add(static_cast<uint64_t>(i % 10));
@@ -95,6 +172,36 @@ TEST(TopK, RestoresWhatItSorted) {
   TopK back;
   back.restore(t.sorted(), t.total());
   EXPECT_EQ(back, t);
+}
+
+// The first kInline values are held inline, the next ones on the heap: the
+// counts are the same either way, and copies and moves keep them.
+TEST(TopK, ExactAcrossTheInlineCountersAndCopies) {
+  TopK t;
+  for (uint64_t v = 1; v <= TopK::kInline; ++v) t.add(v);
+  TopK small = t;
+  for (uint64_t v = 1; v <= TopK::kCapacity; ++v)
+    for (uint64_t k = 0; k < v; ++k) t.add(v);
+  const auto s = t.sorted();
+  ASSERT_EQ(s.size(), TopK::kCapacity);
+  for (const TopK::Entry& e : s) {
+    EXPECT_EQ(e.count, e.value + (e.value <= TopK::kInline ? 1 : 0)) << e.value;
+    EXPECT_EQ(e.error, 0U) << e.value;
+  }
+  EXPECT_EQ(s.front().value, TopK::kCapacity);
+  EXPECT_EQ(small.size(), TopK::kInline);
+  EXPECT_EQ(small.total(), TopK::kInline);
+
+  TopK copy = t;
+  EXPECT_EQ(copy, t);
+  TopK moved = std::move(copy);
+  EXPECT_EQ(moved, t);
+  // NOLINTNEXTLINE(bugprone-use-after-move,clang-analyzer-cplusplus.Move): on purpose
+  const size_t moved_from_size = copy.size();
+  EXPECT_EQ(moved_from_size, 0U);
+  EXPECT_EQ(copy.total(), 0U);
+  copy.add(9);
+  EXPECT_EQ(copy.sorted(), (std::vector<TopK::Entry>{{9, 1, 0}}));
 }
 
 TEST(DistinctCounter, ExactUpToTheLimitThenSaturated) {

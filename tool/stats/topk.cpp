@@ -6,28 +6,34 @@
 
 namespace msgtap::stats {
 
-void TopK::add(uint64_t value) {
+void TopK::add_slow(uint64_t value) {
   ++total_;
-  for (size_t i = 0; i < size_; ++i) {
-    if (entries_[i].value == value) {
-      ++entries_[i].count;
+  Entry* e = entries_.data();
+  // add() has compared the first entry.
+  for (size_t i = 1; i < size_; ++i) {
+    if (e[i].value == value) {
+      ++e[i].count;
       return;
     }
   }
+  if (size_ == kInline && !entries_.spilled()) {
+    entries_.spill(0, size_);
+    e = entries_.data();
+  }
   if (size_ < kCapacity) {
-    entries_[size_++] = Entry{value, 1, 0};
+    e[size_++] = Entry{value, 1, 0};
     return;
   }
   // Replace the least counted value: the newcomer may have occurred up to
   // that many times while untracked.
-  Entry* min = &entries_[0];
+  Entry* min = &e[0];
   for (size_t i = 1; i < size_; ++i)
-    if (entries_[i].count < min->count) min = &entries_[i];
+    if (e[i].count < min->count) min = &e[i];
   *min = Entry{value, min->count + 1, min->count};
 }
 
 std::vector<TopK::Entry> TopK::sorted() const {
-  std::vector<Entry> out(entries_.begin(), entries_.begin() + static_cast<ptrdiff_t>(size_));
+  std::vector<Entry> out(entries_.data(), entries_.data() + size_);
   std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) {
     return a.count != b.count ? a.count > b.count : a.value < b.value;
   });
@@ -38,7 +44,8 @@ void TopK::restore(const std::vector<Entry>& entries, uint64_t total) {
   *this = TopK{};
   for (const Entry& e : entries) {
     if (size_ == kCapacity) break;
-    entries_[size_++] = e;
+    if (size_ == kInline && !entries_.spilled()) entries_.spill(0, size_);
+    entries_.data()[size_++] = e;
   }
   total_ = total;
 }

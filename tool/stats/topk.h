@@ -3,10 +3,12 @@
 // mtypes and the senders of a queue, in constant memory per queue.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
+
+#include "stats/spill_array.h"
 
 namespace msgtap::stats {
 
@@ -16,9 +18,13 @@ namespace msgtap::stats {
 // been tracked since its first occurrence, so with at most kCapacity distinct
 // values every count is exact. Any value whose true count exceeds
 // total / kCapacity is guaranteed to be tracked.
+//
+// The first kInline counters are kept inline: most queues have one or two
+// senders and mtypes, and then allocate nothing.
 class TopK {
  public:
   static constexpr size_t kCapacity = 16;
+  static constexpr size_t kInline = 2;
 
   struct Entry {
     uint64_t value = 0;
@@ -27,7 +33,16 @@ class TopK {
     bool operator==(const Entry&) const = default;
   };
 
-  void add(uint64_t value);
+  void add(uint64_t value) {
+    // Most queues have one sender and one mtype: the common case is this.
+    Entry* e = entries_.data();
+    if (size_ != 0 && e->value == value) {
+      ++e->count;
+      ++total_;
+      return;
+    }
+    add_slow(value);
+  }
 
   // Tracked entries by count, highest first (ties: smaller value first).
   std::vector<Entry> sorted() const;
@@ -37,13 +52,29 @@ class TopK {
   // Restoring a saved state: entries as sorted() gave them, and the total.
   void restore(const std::vector<Entry>& entries, uint64_t total);
 
+  TopK() = default;
+  TopK(const TopK&) = default;
+  TopK& operator=(const TopK&) = default;
+  // A moved-from TopK is empty.
+  TopK(TopK&& o) noexcept { *this = std::move(o); }
+  TopK& operator=(TopK&& o) noexcept {
+    if (this == &o) return *this;
+    entries_ = std::move(o.entries_);
+    size_ = std::exchange(o.size_, 0);
+    total_ = std::exchange(o.total_, 0);
+    return *this;
+  }
+  ~TopK() = default;
+
   // Same entries and total, whatever their order inside.
   bool operator==(const TopK& other) const {
     return total_ == other.total_ && sorted() == other.sorted();
   }
 
  private:
-  std::array<Entry, kCapacity> entries_{};
+  void add_slow(uint64_t value);
+
+  SpillArray<Entry, kInline, kCapacity> entries_;
   size_t size_ = 0;
   uint64_t total_ = 0;
 };
