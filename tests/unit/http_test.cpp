@@ -2,13 +2,13 @@
 // The /metrics HTTP server: address and request parsing, and whole exchanges
 // with real loopback sockets driven through epoll as msgtapd drives them.
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <fmt/format.h>
-
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -225,6 +225,87 @@ TEST_F(Server, ScrapesOfOneRoundShareTheRendering) {
   EXPECT_TRUE(got[1] == head + text);
   EXPECT_EQ(server_->clients(), 0U);
   EXPECT_EQ(body.use_count(), 1);
+}
+
+// A streamed body: the head without a Content-Length, then every piece in
+// order, one piece per writable event (the loop runs between them), then
+// the connection closes.
+TEST_F(Server, StreamedBodyIsMadeOnePieceAtATime) {
+  UniqueFd c = connect_client();
+  send_all(c.get(), "GET /metrics HTTP/1.1\r\n\r\n");
+  const auto id = pump_until_waiting();
+  ASSERT_TRUE(id);
+  constexpr int kPieces = 200;
+  const std::string piece(size_t{64} * 1024, 'x');
+  auto made = std::make_shared<int>(0);
+  server_->answer(*id, [made, &piece](std::string& out) {
+    if (*made == kPieces) return false;
+    out += std::to_string((*made)++);
+    out += piece;
+    out += '\n';
+    return true;
+  });
+  // The head and at most the first piece before the loop turns.
+  EXPECT_LE(*made, 1);
+  std::string got;
+  int most_per_turn = 0;
+  for (int i = 0; i < 100000; ++i) {
+    const int before = *made;
+    pump(0);
+    most_per_turn = std::max(most_per_turn, *made - before);
+    char buf[65536];
+    const ssize_t n = ::recv(c.get(), buf, sizeof(buf), MSG_DONTWAIT);
+    if (n == 0) break;
+    if (n > 0) got.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_EQ(most_per_turn, 1);
+  std::string want =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+      "Connection: close\r\n\r\n";
+  for (int k = 0; k < kPieces; ++k) want += std::to_string(k) + piece + '\n';
+  EXPECT_EQ(got.size(), want.size());
+  EXPECT_TRUE(got == want);
+  EXPECT_EQ(server_->clients(), 0U);
+  EXPECT_EQ(made.use_count(), 1);  // the server let go of the source
+}
+
+// A client that goes away mid-stream is dropped, and no more is made.
+TEST_F(Server, StreamStopsWhenTheClientGoes) {
+  UniqueFd c = connect_client();
+  send_all(c.get(), "GET /metrics HTTP/1.1\r\n\r\n");
+  const auto id = pump_until_waiting();
+  ASSERT_TRUE(id);
+  auto made = std::make_shared<int>(0);
+  server_->answer(*id, [made](std::string& out) {
+    ++*made;
+    out.append(size_t{256} * 1024, 'y');
+    return true;  // endless
+  });
+  for (int i = 0; i < 10; ++i) pump(0);
+  c.reset();
+  for (int i = 0; i < 200 && server_->clients() != 0; ++i) pump(10);
+  EXPECT_EQ(server_->clients(), 0U);
+  const int at_close = *made;
+  for (int i = 0; i < 10; ++i) pump(0);
+  EXPECT_EQ(*made, at_close);
+  EXPECT_EQ(made.use_count(), 1);
+}
+
+TEST_F(Server, HeadOfAStreamHasNoBody) {
+  UniqueFd c = connect_client();
+  send_all(c.get(), "HEAD /metrics HTTP/1.1\r\n\r\n");
+  const auto id = pump_until_waiting();
+  ASSERT_TRUE(id);
+  bool made = false;
+  server_->answer(*id, [&made](std::string& out) {
+    made = true;
+    out += "x 1\n";
+    return true;
+  });
+  EXPECT_EQ(read_all(c.get()),
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+            "Connection: close\r\n\r\n");
+  EXPECT_FALSE(made);
 }
 
 TEST_F(Server, HeadHasNoBody) {

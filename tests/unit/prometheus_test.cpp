@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <string>
@@ -257,6 +258,61 @@ TEST(Prometheus, NamesAreSanitized) {
   EXPECT_EQ(prometheus_name("drop_ring_full"), "drop_ring_full");
   EXPECT_EQ(prometheus_name("a-b.c"), "a_b_c");
   EXPECT_EQ(prometheus_name("9lives"), "_9lives");
+}
+
+// A snapshot of @n queues with a few senders and sizes each: enough to
+// cross the stream's steps of queues and its pieces.
+stats::Snapshot many_queues(int n) {
+  stats::Aggregator agg;
+  for (int q = 0; q < n; ++q)
+    for (int k = 0; k < 3; ++k)
+      agg.add_send(::msgtap::testing::sample_event({.msqid = q,
+                                                    .msgsz = static_cast<uint64_t>(64 << k),
+                                                    .duration_ns = 1000u << k,
+                                                    .ts_ns = 100},
+                                                   k, static_cast<uint32_t>(100 + q % 5 + k),
+                                                   "sender", 0));
+  return stats::make_snapshot(1732700000.25, {}, {}, agg);
+}
+
+// Put together, the stream's pieces are the whole page, whatever their size,
+// and the stream says when it has no more.
+TEST(PrometheusStream, PiecesMakeTheWholePage) {
+  for (const auto& snap : {rich_snapshot(), many_queues(0), many_queues(300)}) {
+    const PrometheusOptions opt{.version = "1.2.3", .monotonic_now_ns = 2'000'001'000};
+    const std::string whole = render_prometheus(snap, opt);
+    const auto shared = std::make_shared<const stats::Snapshot>(snap);
+    for (const size_t piece :
+         {size_t{1}, size_t{100}, size_t{5000}, PrometheusStream::kPieceBytes}) {
+      PrometheusStream stream(shared, opt);
+      std::string joined;
+      size_t pieces = 0;
+      for (std::string out; stream.next(out, piece); out.clear()) {
+        ASSERT_FALSE(out.empty());
+        joined += out;
+        ++pieces;
+      }
+      EXPECT_TRUE(joined == whole) << snap.queues.size() << " queues, pieces of " << piece;
+      if (piece == 1) {
+        EXPECT_GT(pieces, snap.queues.size() / 64) << snap.queues.size();
+      }
+      std::string after;
+      EXPECT_FALSE(stream.next(after));
+      EXPECT_TRUE(after.empty());
+    }
+  }
+}
+
+// The stream keeps its snapshot, so the page is the one of its round even
+// after the caller dropped it.
+TEST(PrometheusStream, KeepsItsSnapshot) {
+  auto shared = std::make_shared<const stats::Snapshot>(many_queues(100));
+  const std::string whole = render(*shared);
+  PrometheusStream stream(shared, {.version = "1.2.3"});
+  shared.reset();
+  std::string joined;
+  for (std::string out; stream.next(out, 4096); out.clear()) joined += out;
+  EXPECT_TRUE(joined == whole);
 }
 
 TEST(Prometheus, TextfileIsWrittenWithTheModeAsked) {

@@ -128,6 +128,11 @@ std::string http_response(int status, std::string_view content_type, std::string
   return out;
 }
 
+std::string http_stream_head(std::string_view content_type) {
+  return fmt::format("HTTP/1.1 200 OK\r\nContent-Type: {}\r\nConnection: close\r\n\r\n",
+                     content_type);
+}
+
 Result<void> HttpServer::listen(const ListenAddress& address) {
   const int family = address.addr.ss_family;
   UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -279,6 +284,13 @@ void HttpServer::answer(uint64_t id, std::shared_ptr<const std::string> body) {
   respond(id, std::move(response), head ? nullptr : std::move(body));
 }
 
+void HttpServer::answer(uint64_t id, BodySource body) {
+  auto it = clients_.find(id);
+  if (it == clients_.end() || it->second.state != Client::State::waiting) return;
+  if (!it->second.head) it->second.source = std::move(body);
+  respond(id, http_stream_head(exporter::kPrometheusContentType));
+}
+
 void HttpServer::respond(uint64_t id, std::string response,
                          std::shared_ptr<const std::string> body) {
   Client& c = clients_.at(id);
@@ -296,10 +308,25 @@ void HttpServer::respond(uint64_t id, std::string response,
 }
 
 bool HttpServer::flush(Client& c) {
+  if (c.source) return flush_stream(c);
   if (!send_rest(c.fd.get(), c.out, c.out_done)) return false;
   // Done with the head, or the peer is gone.
   if (!c.body || c.out_done < c.out.size()) return true;
   return send_rest(c.fd.get(), *c.body, c.body_done);
+}
+
+bool HttpServer::flush_stream(Client& c) {
+  if (!send_rest(c.fd.get(), c.out, c.out_done)) return false;
+  if (c.out_done < c.out.size()) return true;  // the peer is gone
+  // One piece per call: the loop reads events before the next.
+  c.out.clear();
+  c.out_done = 0;
+  if (!c.source(c.out)) return true;
+  // A client that keeps taking pieces is not stalled, however long the
+  // whole page takes.
+  c.deadline = Clock::now() + kIoTimeout;
+  const bool all = send_rest(c.fd.get(), c.out, c.out_done);
+  return all && c.out_done < c.out.size();  // the peer is gone
 }
 
 void HttpServer::drop(uint64_t id) {

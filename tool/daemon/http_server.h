@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -47,6 +48,13 @@ HttpRequest parse_http_request(std::string_view data);
 // keeps its Content-Length.
 std::string http_response(int status, std::string_view content_type, std::string_view body,
                           bool head = false, std::string_view extra_headers = {});
+// The head of a 200 response whose body ends where the connection does (no
+// Content-Length: it is not known before the last piece).
+std::string http_stream_head(std::string_view content_type);
+
+// A body made as the socket drains: appends its next piece to the string
+// and returns true, or returns false once there is no more.
+using BodySource = std::function<bool(std::string&)>;
 
 // The server. Its epoll tags and waiter ids are the same number and carry
 // kTagBit, so the loop tells them from its own with owns(). A scrape waits
@@ -80,6 +88,10 @@ class HttpServer {
   // The same for a round that worked, with a rendering every scrape of the
   // round shares: with 10,000 queues it is 70 MB, not to be copied per client.
   void answer(uint64_t id, std::shared_ptr<const std::string> body);
+  // Or with a body rendered piece by piece as the client takes it, one
+  // piece per writable event, so that the loop reads events in between and
+  // the page is never whole in memory.
+  void answer(uint64_t id, BodySource body);
 
   // Drops clients that stalled while reading or writing.
   void expire(Clock::time_point now);
@@ -99,6 +111,7 @@ class HttpServer {
     size_t out_done = 0;
     std::shared_ptr<const std::string> body;
     size_t body_done = 0;
+    BodySource source;  // pieces after `out`, each written from `out`
     Clock::time_point deadline{};
   };
 
@@ -106,6 +119,7 @@ class HttpServer {
                std::shared_ptr<const std::string> body = nullptr);
   // Writes what it can; true when done (or the peer is gone): then drop.
   static bool flush(Client& c);
+  static bool flush_stream(Client& c);
   void drop(uint64_t id);
   void watch(int fd, uint64_t tag, uint32_t events, int op) const;
 

@@ -19,7 +19,10 @@
 //                                      +--> round done: Snapshot --> JSON file, clients
 //
 // The Prometheus /metrics endpoint (http_server.h) is one more listener
-// whose clients wait for a round the same way.
+// whose clients wait for a round the same way. Their page is rendered from
+// the round's snapshot one piece per writable event, so the loop goes on
+// reading events while a large page is sent (the snapshot shares the
+// queues' statistics; the aggregator copies the ones it changes meanwhile).
 //
 // Why one loop: an answer is exact only because the code that reads the
 // netlink socket in order is the code that decides when to take the snapshot
@@ -512,7 +515,9 @@ void Daemon::finish_round(bool ok) {
 
   // A failed round still produces a document for the file, with the kernel
   // counters of the last good round; clients get the error instead.
-  const stats::Snapshot snap = snapshot();
+  // Shared with the scrapes that render it piece by piece after this round.
+  const auto shared_snap = std::make_shared<const stats::Snapshot>(snapshot());
+  const stats::Snapshot& snap = *shared_snap;
   // The JSON document: rendered at most once a round, and only if the file
   // or a stats client takes it (with 10,000 queues it is megabytes).
   std::shared_ptr<const std::string> doc;
@@ -520,13 +525,11 @@ void Daemon::finish_round(bool ok) {
     if (!doc) doc = std::make_shared<const std::string>(exporter::render_json(snap));
     return doc;
   };
-  // Rendered once for every scrape of the round and the textfile, and only
-  // when one of them is there.
-  const bool scraped = std::any_of(waiters.begin(), waiters.end(), HttpServer::owns);
-  const auto prometheus = std::make_shared<const std::string>(
-      scraped || !opt_.textfile.empty()
-          ? exporter::render_prometheus(snap, {MSGTAP_VERSION, monotonic_ns()})
-          : std::string());
+  // Scrapes get the page in pieces as they take it (with 10,000 queues it
+  // is 73 MB); the textfile gets it whole, rendered only when there is one.
+  const exporter::PrometheusOptions prometheus_options{MSGTAP_VERSION, monotonic_ns()};
+  const std::string prometheus =
+      opt_.textfile.empty() ? std::string() : exporter::render_prometheus(snap, prometheus_options);
   if (ok && snap.loss.total() > logged_loss_) {
     logged_loss_ = snap.loss.total();
     std::string line = exporter::render_loss(snap.loss);
@@ -545,7 +548,7 @@ void Daemon::finish_round(bool ok) {
     if (id == kWaiterJson) {
       json_queued_ = false;
       write_json(*json_doc());
-      write_interval_exports(snap, *prometheus);
+      write_interval_exports(snap, prometheus);
       written = true;
       // Rates are per interval, and queues retire at interval ends, after a
       // document has shown them removed.
@@ -559,15 +562,17 @@ void Daemon::finish_round(bool ok) {
                              : fmt::format("{} events lost", snap.loss.total())));
     } else if (id == kWaiterShutdown) {
       write_json(*json_doc());
-      write_interval_exports(snap, *prometheus);
+      write_interval_exports(snap, prometheus);
       written = true;
       final_ok_ = ok && last_json_error_.empty();
       quit_ = true;
     } else if (HttpServer::owns(id)) {
-      if (ok)
-        http_->answer(id, prometheus);
-      else
+      if (ok) {
+        auto stream = std::make_shared<exporter::PrometheusStream>(shared_snap, prometheus_options);
+        http_->answer(id, [stream](std::string& out) { return stream->next(out); });
+      } else {
         http_->answer(id, false, syncer_.failure());
+      }
     } else if (clients_.count(id)) {
       if (!ok)
         answer(id, control::encode_error(syncer_.failure()));

@@ -15,6 +15,8 @@
 #include <functional>
 #include <initializer_list>
 #include <map>
+#include <memory>
+#include <span>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -56,10 +58,13 @@ std::string help_text(std::string_view s) {
   return out;
 }
 
-// Appends families to one string. The format wants every line of a family
-// in one group, so callers emit a family's samples for all queues at once.
+// Appends families to a string. The format wants every line of a family in
+// one group: a family's samples for all queues come together, in one piece
+// or in consecutive ones (PrometheusStream).
 class Writer {
  public:
+  explicit Writer(std::string& out) : out_(out) {}
+
   void family(std::string_view name, std::string_view type, std::string_view help) {
     fmt::format_to(std::back_inserter(out_), "# HELP {} {}\n# TYPE {} {}\n", name, help_text(help),
                    name, type);
@@ -109,11 +114,8 @@ class Writer {
     sample(name, {}, v);
   }
 
-  void reserve(size_t n) { out_.reserve(n); }
-  std::string take() { return std::move(out_); }
-
  private:
-  std::string out_;
+  std::string& out_;
 };
 
 Labels queue_labels(const stats::QueueRow& q) {
@@ -125,21 +127,27 @@ Labels with(Labels labels, std::initializer_list<Label> more) {
   return labels;
 }
 
-// One histogram family over all queues: @hist picks the histogram; its
-// values divided by @divisor are in the exported base unit (a division, not a
-// multiplication by 1e-9: 2^35 / 1e9 rounds to the short 34.359738368).
-void histogram(Writer& w, const stats::Snapshot& snap, std::string_view name, std::string_view help,
+using Rows = std::span<const stats::QueueRow>;
+
+// The per-queue families take a range of queues at a time, and @head says
+// whether the range is the family's first (with its HELP and TYPE lines):
+// consecutive ranges render what one call over all queues renders.
+
+// One histogram family: @hist picks the histogram; its values divided by
+// @divisor are in the exported base unit (a division, not a multiplication
+// by 1e-9: 2^35 / 1e9 rounds to the short 34.359738368).
+void histogram(Writer& w, Rows rows, bool head, std::string_view name, std::string_view help,
                int first, int last, double divisor,
                const std::function<const stats::Log2Histogram&(const stats::QueueRow&)>& hist) {
-  w.family(name, "histogram", help);
+  if (head) w.family(name, "histogram", help);
   const std::string bucket = fmt::format("{}_bucket", name);
   const std::string sum = fmt::format("{}_sum", name);
   const std::string count = fmt::format("{}_count", name);
-  // The same bounds for every queue: rendered once.
+  // The same bounds for every queue: rendered once per range.
   std::vector<std::string> le;
   for (int i = first; i <= last; ++i)
     le.push_back(number(static_cast<double>(stats::Log2Histogram::upper_bound(i)) / divisor));
-  for (const auto& q : snap.queues) {
+  for (const auto& q : rows) {
     const stats::Log2Histogram& h = hist(q);
     const Labels base = queue_labels(q);
     uint64_t cumulative = 0;
@@ -159,162 +167,234 @@ void histogram(Writer& w, const stats::Snapshot& snap, std::string_view name, st
 
 // A family with one sample per queue.
 template <typename F>
-void per_queue(Writer& w, const stats::Snapshot& snap, std::string_view name, std::string_view type,
+void per_queue(Writer& w, Rows rows, bool head, std::string_view name, std::string_view type,
                std::string_view help, F&& value) {
-  w.family(name, type, help);
-  for (const auto& q : snap.queues) w.sample(name, queue_labels(q), value(q));
+  if (head) w.family(name, type, help);
+  for (const auto& q : rows) w.sample(name, queue_labels(q), value(q));
 }
 
-// A top-k list of every queue as two families: @name, the estimated counts,
-// and @name_overcount, how far each may be above the true count.
+// Only what msgctl(MSG_STAT_ANY) saw: a gauge that is not known is absent,
+// not 0.
+template <typename F>
+void live(Writer& w, Rows rows, bool head, std::string_view name, std::string_view help,
+          F&& value) {
+  if (head) w.family(name, "gauge", help);
+  for (const auto& q : rows)
+    if (q.stats->live.state == stats::QueueLive::State::present)
+      w.sample(name, queue_labels(q), value(q.stats->live));
+}
+
+// A top-k list is two families: @name, the estimated counts (@field count),
+// and @name_overcount, how far each may be above the true count (@field
+// error).
 template <typename Top, typename EntryLabels>
-void top_k(Writer& w, const stats::Snapshot& snap, const std::string& name, std::string_view help,
-           Top&& top, EntryLabels&& labels) {
-  const std::string overcount = name + "_overcount";
-  const std::string overcount_help =
-      fmt::format("How far {} may be above the true count; 0: exact.", name);
-  for (const auto& [family, family_help, field] :
-       {std::tuple{std::string_view(name), help, &stats::TopK::Entry::count},
-        std::tuple{std::string_view(overcount), std::string_view(overcount_help),
-                   &stats::TopK::Entry::error}}) {
-    w.family(family, "gauge", family_help);
-    for (const auto& q : snap.queues)
-      for (const auto& e : top(q).sorted()) w.sample(family, labels(q, e), e.*field);
+void top_k(Writer& w, Rows rows, bool head, std::string_view name, std::string_view help,
+           uint64_t stats::TopK::Entry::*field, Top&& top, EntryLabels&& labels) {
+  const bool overcount = field == &stats::TopK::Entry::error;
+  const std::string family = overcount ? fmt::format("{}_overcount", name) : std::string(name);
+  if (head) {
+    if (overcount)
+      w.family(family, "gauge",
+               fmt::format("How far {} may be above the true count; 0: exact.", name));
+    else
+      w.family(family, "gauge", help);
   }
+  for (const auto& q : rows)
+    for (const auto& e : top(q).sorted()) w.sample(family, labels(q, e), e.*field);
 }
 
-void queue_families(Writer& w, const stats::Snapshot& snap, const PrometheusOptions& opt) {
-  w.family("msgtap_queue_info", "gauge",
-           "Always 1: a queue's identity as the kernel reported it (IPC key as 0x%08x, owner "
-           "uid and gid, octal mode). Join on ipc_ns and msqid.");
-  for (const auto& q : snap.queues) {
-    const auto& id = q.stats->identity;
-    if (!id.known) continue;
-    w.sample("msgtap_queue_info",
-             with(queue_labels(q), {{"key", fmt::format("0x{:08x}", static_cast<uint32_t>(id.key))},
-                                    {"uid", std::to_string(id.uid)},
-                                    {"gid", std::to_string(id.gid)},
-                                    {"mode", fmt::format("{:04o}", id.mode)}}),
-             uint64_t{1});
-  }
+constexpr std::string_view kTopMtypeHelp =
+    "Estimated msgsnd() calls per mtype, for the most frequent mtypes only (top-k, "
+    "Space-Saving): an upper bound, at most msgtap_queue_top_mtype_calls_overcount above "
+    "the true count. Calls that failed before the kernel read the mtype are not counted.";
+constexpr std::string_view kTopSenderHelp =
+    "Estimated msgsnd() calls per sending process, for the most frequent senders only "
+    "(top-k, Space-Saving): an upper bound, at most "
+    "msgtap_queue_top_sender_calls_overcount above the true count.";
 
-  per_queue(w, snap, "msgtap_queue_sends_total", "counter", "Successful msgsnd() calls.",
-            [](const auto& q) { return q.stats->send.sends_ok; });
-  per_queue(w, snap, "msgtap_queue_send_bytes_total", "counter",
-            "Bytes (msgsz) of successful msgsnd() calls.",
-            [](const auto& q) { return q.stats->send.bytes_ok; });
+const stats::TopK& mtypes_of(const stats::QueueRow& q) { return q.stats->send.mtypes; }
+const stats::TopK& senders_of(const stats::QueueRow& q) { return q.stats->send.senders; }
 
-  w.family("msgtap_queue_send_failures_total", "counter",
-           "Failed msgsnd() calls by errno; kernel restart codes count as EINTR.");
-  for (const auto& q : snap.queues) {
-    std::map<int, uint64_t> errors = q.stats->send.errors;
-    for (int e : kUsualErrnos) errors.try_emplace(e, 0);
-    for (const auto& [err, n] : errors)
-      w.sample("msgtap_queue_send_failures_total",
-               with(queue_labels(q), {{"errno", stats::errno_name(err)}}), n);
-  }
+Labels mtype_labels(const stats::QueueRow& q, const stats::TopK::Entry& e) {
+  return with(queue_labels(q), {{"mtype", std::to_string(static_cast<int64_t>(e.value))}});
+}
 
-  per_queue(w, snap, "msgtap_queue_nowait_failures_total", "counter",
-            "Failed msgsnd() calls that had IPC_NOWAIT in msgflg.",
-            [](const auto& q) { return q.stats->send.nowait_failures; });
-  per_queue(w, snap, "msgtap_queue_sends_slept_total", "counter",
-            "msgsnd() calls that slept waiting for room in the queue, whatever their result.",
-            [](const auto& q) { return q.stats->send.sends_slept; });
-  per_queue(w, snap, "msgtap_queue_slept_seconds_total", "counter",
-            "Time spent in msgsnd() calls that slept.",
-            [](const auto& q) { return seconds(q.stats->send.slept_ns); });
-  per_queue(w, snap, "msgtap_queue_compat_sends_total", "counter",
-            "msgsnd() calls made through the 32-bit compat entry points, whatever their result.",
-            [](const auto& q) { return q.stats->send.compat_sends; });
+Labels sender_labels(const stats::QueueRow& q, const stats::TopK::Entry& e) {
+  const auto& info = q.stats->send.sender_info;
+  const auto it = info.find(static_cast<uint32_t>(e.value));
+  return with(queue_labels(q), {{"tgid", std::to_string(e.value)},
+                                {"comm", it != info.end() ? it->second.comm : ""},
+                                {"uid", it != info.end() ? std::to_string(it->second.uid) : ""}});
+}
 
-  histogram(
-      w, snap, "msgtap_queue_message_size_bytes",
-      "Sizes (msgsz) of successful msgsnd() calls; power-of-two buckets.", kSizeFirstBucket,
-      kSizeLastBucket, 1.0, [](const auto& q) -> const auto& { return q.stats->send.size_bytes; });
-  histogram(
-      w, snap, "msgtap_queue_send_duration_seconds",
-      "Duration of msgsnd() calls, whatever their result, including time slept; "
-      "power-of-two buckets.",
-      kLatencyFirstBucket, kLatencyLastBucket, 1e9,
-      [](const auto& q) -> const auto& { return q.stats->send.latency_ns; });
+// The per-queue families in page order. Each renders one range of queues.
+using QueueFamily = void (*)(Writer&, Rows, bool head, const PrometheusOptions&);
 
-  // Only what msgctl(MSG_STAT_ANY) saw: a gauge that is not known is absent,
-  // not 0.
-  const auto live = [&](std::string_view name, std::string_view help, auto value) {
-    w.family(name, "gauge", help);
-    for (const auto& q : snap.queues)
-      if (q.stats->live.state == stats::QueueLive::State::present)
-        w.sample(name, queue_labels(q), value(q.stats->live));
-  };
-  live("msgtap_queue_messages", "Messages in the queue (msg_qnum) at the snapshot.",
-       [](const stats::QueueLive& l) { return l.qnum; });
-  live("msgtap_queue_bytes", "Bytes in the queue (msg_cbytes) at the snapshot.",
-       [](const stats::QueueLive& l) { return l.cbytes; });
-  live("msgtap_queue_capacity_bytes", "Capacity of the queue in bytes (msg_qbytes).",
-       [](const stats::QueueLive& l) { return l.qbytes; });
-  w.family("msgtap_queue_fill_ratio", "gauge",
-           "Bytes in the queue over its capacity, 0 to 1; a full queue makes senders sleep or "
-           "fail with EAGAIN.");
-  for (const auto& q : snap.queues) {
-    const auto& l = q.stats->live;
-    if (l.state == stats::QueueLive::State::present && l.qbytes > 0)
-      w.sample("msgtap_queue_fill_ratio", queue_labels(q),
-               static_cast<double>(l.cbytes) / static_cast<double>(l.qbytes));
-  }
-
-  per_queue(w, snap, "msgtap_queue_removed", "gauge",
-            "1 once the queue has been seen removed (IPC_RMID); its series go away when it is "
-            "retired.",
-            [](const auto& q) { return uint64_t{q.stats->removed()}; });
-
-  if (opt.monotonic_now_ns != 0) {
-    w.family("msgtap_queue_last_call_age_seconds", "gauge",
-             "Seconds since the latest msgsnd() call on the queue that msgtap recorded.");
-    for (const auto& q : snap.queues) {
-      // Events from before a reboot (restored state) have no age here.
-      if (q.stats->last_seen_ns == 0 || q.stats->last_seen_ns > opt.monotonic_now_ns) continue;
-      w.sample("msgtap_queue_last_call_age_seconds", queue_labels(q),
-               seconds(opt.monotonic_now_ns - q.stats->last_seen_ns));
-    }
-  }
-
-  top_k(
-      w, snap, "msgtap_queue_top_mtype_calls",
-      "Estimated msgsnd() calls per mtype, for the most frequent mtypes only (top-k, "
-      "Space-Saving): an upper bound, at most msgtap_queue_top_mtype_calls_overcount above "
-      "the true count. Calls that failed before the kernel read the mtype are not counted.",
-      [](const stats::QueueRow& q) -> const stats::TopK& { return q.stats->send.mtypes; },
-      [](const stats::QueueRow& q, const stats::TopK::Entry& e) {
-        return with(queue_labels(q), {{"mtype", std::to_string(static_cast<int64_t>(e.value))}});
-      });
-  top_k(
-      w, snap, "msgtap_queue_top_sender_calls",
-      "Estimated msgsnd() calls per sending process, for the most frequent senders only "
-      "(top-k, Space-Saving): an upper bound, at most "
-      "msgtap_queue_top_sender_calls_overcount above the true count.",
-      [](const stats::QueueRow& q) -> const stats::TopK& { return q.stats->send.senders; },
-      [](const stats::QueueRow& q, const stats::TopK::Entry& e) {
-        const auto& info = q.stats->send.sender_info;
-        const auto it = info.find(static_cast<uint32_t>(e.value));
-        return with(queue_labels(q),
-                    {{"tgid", std::to_string(e.value)},
-                     {"comm", it != info.end() ? it->second.comm : ""},
-                     {"uid", it != info.end() ? std::to_string(it->second.uid) : ""}});
-      });
-
-  per_queue(w, snap, "msgtap_queue_mtypes_distinct", "gauge",
-            "Distinct mtypes seen; a lower bound when msgtap_queue_mtypes_distinct_saturated is 1.",
-            [](const auto& q) { return uint64_t{q.stats->send.mtypes_distinct.count()}; });
-  per_queue(w, snap, "msgtap_queue_mtypes_distinct_saturated", "gauge",
+const std::vector<QueueFamily>& queue_families() {
+  static const std::vector<QueueFamily> families = {
+      [](Writer& w, Rows rows, bool head, const PrometheusOptions&) {
+        if (head)
+          w.family("msgtap_queue_info", "gauge",
+                   "Always 1: a queue's identity as the kernel reported it (IPC key as 0x%08x, "
+                   "owner uid and gid, octal mode). Join on ipc_ns and msqid.");
+        for (const auto& q : rows) {
+          const auto& id = q.stats->identity;
+          if (!id.known) continue;
+          w.sample("msgtap_queue_info",
+                   with(queue_labels(q),
+                        {{"key", fmt::format("0x{:08x}", static_cast<uint32_t>(id.key))},
+                         {"uid", std::to_string(id.uid)},
+                         {"gid", std::to_string(id.gid)},
+                         {"mode", fmt::format("{:04o}", id.mode)}}),
+                   uint64_t{1});
+        }
+      },
+      [](Writer& w, Rows rows, bool head, const PrometheusOptions&) {
+        per_queue(w, rows, head, "msgtap_queue_sends_total", "counter",
+                  "Successful msgsnd() calls.",
+                  [](const auto& q) { return q.stats->send.sends_ok; });
+      },
+      [](Writer& w, Rows rows, bool head, const PrometheusOptions&) {
+        per_queue(w, rows, head, "msgtap_queue_send_bytes_total", "counter",
+                  "Bytes (msgsz) of successful msgsnd() calls.",
+                  [](const auto& q) { return q.stats->send.bytes_ok; });
+      },
+      [](Writer& w, Rows rows, bool head, const PrometheusOptions&) {
+        if (head)
+          w.family("msgtap_queue_send_failures_total", "counter",
+                   "Failed msgsnd() calls by errno; kernel restart codes count as EINTR.");
+        for (const auto& q : rows) {
+          std::map<int, uint64_t> errors = q.stats->send.errors;
+          for (int e : kUsualErrnos) errors.try_emplace(e, 0);
+          for (const auto& [err, n] : errors)
+            w.sample("msgtap_queue_send_failures_total",
+                     with(queue_labels(q), {{"errno", stats::errno_name(err)}}), n);
+        }
+      },
+      [](Writer& w, Rows rows, bool head, const PrometheusOptions&) {
+        per_queue(w, rows, head, "msgtap_queue_nowait_failures_total", "counter",
+                  "Failed msgsnd() calls that had IPC_NOWAIT in msgflg.",
+                  [](const auto& q) { return q.stats->send.nowait_failures; });
+      },
+      [](Writer& w, Rows rows, bool head, const PrometheusOptions&) {
+        per_queue(w, rows, head, "msgtap_queue_sends_slept_total", "counter",
+                  "msgsnd() calls that slept waiting for room in the queue, whatever their "
+                  "result.",
+                  [](const auto& q) { return q.stats->send.sends_slept; });
+      },
+      [](Writer& w, Rows rows, bool head, const PrometheusOptions&) {
+        per_queue(w, rows, head, "msgtap_queue_slept_seconds_total", "counter",
+                  "Time spent in msgsnd() calls that slept.",
+                  [](const auto& q) { return seconds(q.stats->send.slept_ns); });
+      },
+      [](Writer& w, Rows rows, bool head, const PrometheusOptions&) {
+        per_queue(w, rows, head, "msgtap_queue_compat_sends_total", "counter",
+                  "msgsnd() calls made through the 32-bit compat entry points, whatever their "
+                  "result.",
+                  [](const auto& q) { return q.stats->send.compat_sends; });
+      },
+      [](Writer& w, Rows rows, bool head, const PrometheusOptions&) {
+        histogram(
+            w, rows, head, "msgtap_queue_message_size_bytes",
+            "Sizes (msgsz) of successful msgsnd() calls; power-of-two buckets.", kSizeFirstBucket,
+            kSizeLastBucket, 1.0,
+            [](const auto& q) -> const auto& { return q.stats->send.size_bytes; });
+      },
+      [](Writer& w, Rows rows, bool head, const PrometheusOptions&) {
+        histogram(
+            w, rows, head, "msgtap_queue_send_duration_seconds",
+            "Duration of msgsnd() calls, whatever their result, including time slept; "
+            "power-of-two buckets.",
+            kLatencyFirstBucket, kLatencyLastBucket, 1e9,
+            [](const auto& q) -> const auto& { return q.stats->send.latency_ns; });
+      },
+      [](Writer& w, Rows rows, bool head, const PrometheusOptions&) {
+        live(w, rows, head, "msgtap_queue_messages",
+             "Messages in the queue (msg_qnum) at the snapshot.",
+             [](const stats::QueueLive& l) { return l.qnum; });
+      },
+      [](Writer& w, Rows rows, bool head, const PrometheusOptions&) {
+        live(w, rows, head, "msgtap_queue_bytes",
+             "Bytes in the queue (msg_cbytes) at the snapshot.",
+             [](const stats::QueueLive& l) { return l.cbytes; });
+      },
+      [](Writer& w, Rows rows, bool head, const PrometheusOptions&) {
+        live(w, rows, head, "msgtap_queue_capacity_bytes",
+             "Capacity of the queue in bytes (msg_qbytes).",
+             [](const stats::QueueLive& l) { return l.qbytes; });
+      },
+      [](Writer& w, Rows rows, bool head, const PrometheusOptions&) {
+        if (head)
+          w.family("msgtap_queue_fill_ratio", "gauge",
+                   "Bytes in the queue over its capacity, 0 to 1; a full queue makes senders "
+                   "sleep or fail with EAGAIN.");
+        for (const auto& q : rows) {
+          const auto& l = q.stats->live;
+          if (l.state == stats::QueueLive::State::present && l.qbytes > 0)
+            w.sample("msgtap_queue_fill_ratio", queue_labels(q),
+                     static_cast<double>(l.cbytes) / static_cast<double>(l.qbytes));
+        }
+      },
+      [](Writer& w, Rows rows, bool head, const PrometheusOptions&) {
+        per_queue(w, rows, head, "msgtap_queue_removed", "gauge",
+                  "1 once the queue has been seen removed (IPC_RMID); its series go away when "
+                  "it is retired.",
+                  [](const auto& q) { return uint64_t{q.stats->removed()}; });
+      },
+      [](Writer& w, Rows rows, bool head, const PrometheusOptions& opt) {
+        if (opt.monotonic_now_ns == 0) return;
+        if (head)
+          w.family("msgtap_queue_last_call_age_seconds", "gauge",
+                   "Seconds since the latest msgsnd() call on the queue that msgtap recorded.");
+        for (const auto& q : rows) {
+          // Events from before a reboot (restored state) have no age here.
+          if (q.stats->last_seen_ns == 0 || q.stats->last_seen_ns > opt.monotonic_now_ns) continue;
+          w.sample("msgtap_queue_last_call_age_seconds", queue_labels(q),
+                   seconds(opt.monotonic_now_ns - q.stats->last_seen_ns));
+        }
+      },
+      [](Writer& w, Rows rows, bool head, const PrometheusOptions&) {
+        top_k(w, rows, head, "msgtap_queue_top_mtype_calls", kTopMtypeHelp,
+              &stats::TopK::Entry::count, mtypes_of, mtype_labels);
+      },
+      [](Writer& w, Rows rows, bool head, const PrometheusOptions&) {
+        top_k(w, rows, head, "msgtap_queue_top_mtype_calls", kTopMtypeHelp,
+              &stats::TopK::Entry::error, mtypes_of, mtype_labels);
+      },
+      [](Writer& w, Rows rows, bool head, const PrometheusOptions&) {
+        top_k(w, rows, head, "msgtap_queue_top_sender_calls", kTopSenderHelp,
+              &stats::TopK::Entry::count, senders_of, sender_labels);
+      },
+      [](Writer& w, Rows rows, bool head, const PrometheusOptions&) {
+        top_k(w, rows, head, "msgtap_queue_top_sender_calls", kTopSenderHelp,
+              &stats::TopK::Entry::error, senders_of, sender_labels);
+      },
+      [](Writer& w, Rows rows, bool head, const PrometheusOptions&) {
+        per_queue(w, rows, head, "msgtap_queue_mtypes_distinct", "gauge",
+                  "Distinct mtypes seen; a lower bound when "
+                  "msgtap_queue_mtypes_distinct_saturated is 1.",
+                  [](const auto& q) { return uint64_t{q.stats->send.mtypes_distinct.count()}; });
+      },
+      [](Writer& w, Rows rows, bool head, const PrometheusOptions&) {
+        per_queue(
+            w, rows, head, "msgtap_queue_mtypes_distinct_saturated", "gauge",
             "1 when there were more distinct mtypes than msgtap counts exactly.",
             [](const auto& q) { return uint64_t{q.stats->send.mtypes_distinct.saturated()}; });
-  per_queue(w, snap, "msgtap_queue_senders_distinct", "gauge",
-            "Distinct sending processes (tgid) seen; a lower bound when "
-            "msgtap_queue_senders_distinct_saturated is 1.",
-            [](const auto& q) { return uint64_t{q.stats->send.senders_distinct.count()}; });
-  per_queue(w, snap, "msgtap_queue_senders_distinct_saturated", "gauge",
+      },
+      [](Writer& w, Rows rows, bool head, const PrometheusOptions&) {
+        per_queue(w, rows, head, "msgtap_queue_senders_distinct", "gauge",
+                  "Distinct sending processes (tgid) seen; a lower bound when "
+                  "msgtap_queue_senders_distinct_saturated is 1.",
+                  [](const auto& q) { return uint64_t{q.stats->send.senders_distinct.count()}; });
+      },
+      [](Writer& w, Rows rows, bool head, const PrometheusOptions&) {
+        per_queue(
+            w, rows, head, "msgtap_queue_senders_distinct_saturated", "gauge",
             "1 when there were more distinct senders than msgtap counts exactly.",
             [](const auto& q) { return uint64_t{q.stats->send.senders_distinct.saturated()}; });
+      },
+  };
+  return families;
 }
 
 void global_families(Writer& w, const stats::Snapshot& snap, const PrometheusOptions& opt) {
@@ -459,14 +539,44 @@ std::string prometheus_name(std::string_view name) {
 }
 
 std::string render_prometheus(const stats::Snapshot& snapshot, const PrometheusOptions& options) {
-  Writer w;
+  std::string out;
   // A queue's series take about 7 KB, more with many senders and mtypes.
   // Reserving 16 KB each costs address space, not memory (untouched pages),
   // and spares growing a string of tens of megabytes by copies.
-  w.reserve(64 * 1024 + snapshot.queues.size() * 16 * 1024);
+  out.reserve(size_t{64} * 1024 + snapshot.queues.size() * 16 * 1024);
+  Writer w(out);
   global_families(w, snapshot, options);
-  queue_families(w, snapshot, options);
-  return w.take();
+  for (const QueueFamily family : queue_families()) family(w, snapshot.queues, true, options);
+  return out;
+}
+
+PrometheusStream::PrometheusStream(std::shared_ptr<const stats::Snapshot> snapshot,
+                                   const PrometheusOptions& options)
+    : snap_(std::move(snapshot)), version_(options.version), options_(options) {
+  options_.version = version_;
+}
+
+bool PrometheusStream::next(std::string& out, size_t min_bytes) {
+  const size_t start = out.size();
+  Writer w(out);
+  const auto& families = queue_families();
+  const Rows rows = snap_->queues;
+  while (out.size() - start < min_bytes) {
+    if (family_ == 0) {
+      global_families(w, *snap_, options_);
+      family_ = 1;
+      continue;
+    }
+    if (family_ > families.size()) break;
+    const size_t n = std::min(kQueuesPerStep, rows.size() - row_);
+    families[family_ - 1](w, rows.subspan(row_, n), row_ == 0, options_);
+    row_ += n;
+    if (row_ == rows.size()) {
+      ++family_;
+      row_ = 0;
+    }
+  }
+  return out.size() > start;
 }
 
 }  // namespace msgtap::exporter
