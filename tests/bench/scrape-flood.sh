@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 # A VM scenario, not part of the suite: one /metrics scrape of 10,000 queues
-# while two senders flood (msgtapd does not read events while it renders the
-# page). Prints msgtapd's state every 3 s, when the scrape ended, and the
+# while two senders flood (until 04b067b msgtapd read no events while it
+# rendered the page; now it renders it in pieces between events). Prints msgtapd's state every 3 s, when the scrape ended, and the
 # loss. msgtap-bench comes from `make bench`'s build:
 #   tests/vm/run --kernel 6.1 --verbose --scenario-timeout 600 \
 #     --add build/bench/msgtap-bench:/tests/bin/msgtap-bench tests/bench/scrape-flood.sh
