@@ -96,27 +96,20 @@ check: deps
 	else \
 		echo "check: ctest did not finish"; failed=$$((failed + 1)); \
 	fi; \
+	count() { \
+		line=$$(grep -E '^[0-9]+ passed, [0-9]+ failed$$' "$$1" | tail -n1); \
+		if [ -n "$$line" ]; then \
+			set -- $$line; passed=$$((passed + $$1)); failed=$$((failed + $$3)); \
+		else \
+			echo "check: $$2 did not finish"; failed=$$((failed + 1)); \
+		fi; \
+	}; \
 	tests/vm/run --no-build 2>&1 | tee $(BUILD)/vm.log; \
-	line=$$(grep -E '^[0-9]+ passed, [0-9]+ failed$$' $(BUILD)/vm.log | tail -n1); \
-	if [ -n "$$line" ]; then \
-		set -- $$line; passed=$$((passed + $$1)); failed=$$((failed + $$3)); \
-	else \
-		echo "check: the VM run did not finish"; failed=$$((failed + 1)); \
-	fi; \
+	count $(BUILD)/vm.log "the VM run"; \
 	$(MAKE) --no-print-directory demo 2>&1 | tee $(BUILD)/demo.log; \
-	line=$$(grep -E '^[0-9]+ passed, [0-9]+ failed$$' $(BUILD)/demo.log | tail -n1); \
-	if [ -n "$$line" ]; then \
-		set -- $$line; passed=$$((passed + $$1)); failed=$$((failed + $$3)); \
-	else \
-		echo "check: make demo did not finish"; failed=$$((failed + 1)); \
-	fi; \
+	count $(BUILD)/demo.log "make demo"; \
 	tests/pkg/run 2>&1 | tee $(BUILD)/pkg.log; \
-	line=$$(grep -E '^[0-9]+ passed, [0-9]+ failed$$' $(BUILD)/pkg.log | tail -n1); \
-	if [ -n "$$line" ]; then \
-		set -- $$line; passed=$$((passed + $$1)); failed=$$((failed + $$3)); \
-	else \
-		echo "check: the packaging tests did not finish"; failed=$$((failed + 1)); \
-	fi; \
+	count $(BUILD)/pkg.log "the packaging tests"; \
 	echo; echo "unit tests, VM scenarios, the demo and packaging tests together:"; \
 	echo "$$passed passed, $$failed failed"; \
 	[ $$failed -eq 0 ]
