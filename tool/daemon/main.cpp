@@ -165,7 +165,8 @@ class Daemon {
   std::string status_document(const stats::Snapshot& snap) const;
   std::string reset_statistics();
   void write_json(const std::string& doc);
-  void write_interval_exports(const stats::Snapshot& snap, const std::string& prometheus);
+  void write_interval_exports(const stats::Snapshot& snap,
+                              const exporter::PrometheusOptions& prometheus_options);
   void restore_state();
   void retire_queues(double now);
   void reload();
@@ -526,10 +527,8 @@ void Daemon::finish_round(bool ok) {
     return doc;
   };
   // Scrapes get the page in pieces as they take it (with 10,000 queues it
-  // is 73 MB); the textfile gets it whole, rendered only when there is one.
+  // is 73 MB); the textfile gets it whole (write_interval_exports).
   const exporter::PrometheusOptions prometheus_options{MSGTAP_VERSION, monotonic_ns()};
-  const std::string prometheus =
-      opt_.textfile.empty() ? std::string() : exporter::render_prometheus(snap, prometheus_options);
   if (ok && snap.loss.total() > logged_loss_) {
     logged_loss_ = snap.loss.total();
     std::string line = exporter::render_loss(snap.loss);
@@ -548,7 +547,7 @@ void Daemon::finish_round(bool ok) {
     if (id == kWaiterJson) {
       json_queued_ = false;
       write_json(*json_doc());
-      write_interval_exports(snap, prometheus);
+      write_interval_exports(snap, prometheus_options);
       written = true;
       // Rates are per interval, and queues retire at interval ends, after a
       // document has shown them removed.
@@ -562,7 +561,7 @@ void Daemon::finish_round(bool ok) {
                              : fmt::format("{} events lost", snap.loss.total())));
     } else if (id == kWaiterShutdown) {
       write_json(*json_doc());
-      write_interval_exports(snap, prometheus);
+      write_interval_exports(snap, prometheus_options);
       written = true;
       final_ok_ = ok && last_json_error_.empty();
       quit_ = true;
@@ -676,11 +675,13 @@ void Daemon::write_json(const std::string& doc) {
   last_json_error_ = r.error().message;
 }
 
-void Daemon::write_interval_exports(const stats::Snapshot& snap, const std::string& prometheus) {
+void Daemon::write_interval_exports(const stats::Snapshot& snap,
+                                    const exporter::PrometheusOptions& prometheus_options) {
   std::string error;
   if (!opt_.textfile.empty()) {
     // node_exporter runs as another user and must read it.
-    if (auto r = exporter::write_file_atomically(opt_.textfile, prometheus, 0644); !r)
+    const std::string page = exporter::render_prometheus(snap, prometheus_options);
+    if (auto r = exporter::write_file_atomically(opt_.textfile, page, 0644); !r)
       error = r.error().message;
   }
   if (!opt_.json_lines.empty()) {
