@@ -557,6 +557,7 @@ PrometheusStream::PrometheusStream(std::shared_ptr<const stats::Snapshot> snapsh
 }
 
 bool PrometheusStream::next(std::string& out, size_t min_bytes) {
+  min_bytes = std::max<size_t>(min_bytes, 1);  // a piece is never empty
   const size_t start = out.size();
   Writer w(out);
   const auto& families = queue_families();

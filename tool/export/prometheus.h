@@ -53,7 +53,7 @@ class PrometheusStream {
   PrometheusStream(const PrometheusStream&) = delete;
   PrometheusStream& operator=(const PrometheusStream&) = delete;
 
-  // Appends the next piece to @out: at least @min_bytes unless the page ends
+  // Appends the next piece to @out: at least @min_bytes (and 1) unless the page ends
   // first. False, with nothing appended, once the page is complete.
   bool next(std::string& out, size_t min_bytes = kPieceBytes);
 
