@@ -265,25 +265,6 @@ std::optional<uint64_t> HttpServer::on_event(uint64_t id, uint32_t events) {
   return std::nullopt;
 }
 
-void HttpServer::answer(uint64_t id, bool ok, const std::string& body) {
-  if (ok) {
-    answer(id, std::make_shared<const std::string>(body));
-    return;
-  }
-  auto it = clients_.find(id);
-  if (it == clients_.end() || it->second.state != Client::State::waiting) return;
-  respond(id, http_response(503, kTextPlain, body + "\n", it->second.head));
-}
-
-void HttpServer::answer(uint64_t id, std::shared_ptr<const std::string> body) {
-  auto it = clients_.find(id);
-  if (it == clients_.end() || it->second.state != Client::State::waiting) return;
-  const bool head = it->second.head;
-  // The head alone; the body follows from the shared rendering.
-  std::string response = http_response(200, exporter::kPrometheusContentType, *body, true);
-  respond(id, std::move(response), head ? nullptr : std::move(body));
-}
-
 void HttpServer::answer(uint64_t id, BodySource body) {
   auto it = clients_.find(id);
   if (it == clients_.end() || it->second.state != Client::State::waiting) return;
@@ -291,14 +272,17 @@ void HttpServer::answer(uint64_t id, BodySource body) {
   respond(id, http_stream_head(exporter::kPrometheusContentType));
 }
 
-void HttpServer::respond(uint64_t id, std::string response,
-                         std::shared_ptr<const std::string> body) {
+void HttpServer::answer_failure(uint64_t id, const std::string& why) {
+  auto it = clients_.find(id);
+  if (it == clients_.end() || it->second.state != Client::State::waiting) return;
+  respond(id, http_response(503, kTextPlain, why + "\n", it->second.head));
+}
+
+void HttpServer::respond(uint64_t id, std::string response) {
   Client& c = clients_.at(id);
   c.state = Client::State::writing;
   c.out = std::move(response);
   c.out_done = 0;
-  c.body = std::move(body);
-  c.body_done = 0;
   c.deadline = Clock::now() + kIoTimeout;
   if (flush(c)) {
     drop(id);
@@ -308,16 +292,9 @@ void HttpServer::respond(uint64_t id, std::string response,
 }
 
 bool HttpServer::flush(Client& c) {
-  if (c.source) return flush_stream(c);
   if (!send_rest(c.fd.get(), c.out, c.out_done)) return false;
-  // Done with the head, or the peer is gone.
-  if (!c.body || c.out_done < c.out.size()) return true;
-  return send_rest(c.fd.get(), *c.body, c.body_done);
-}
-
-bool HttpServer::flush_stream(Client& c) {
-  if (!send_rest(c.fd.get(), c.out, c.out_done)) return false;
-  if (c.out_done < c.out.size()) return true;  // the peer is gone
+  // All written, or the peer is gone.
+  if (!c.source || c.out_done < c.out.size()) return true;
   // One piece per call: the loop reads events before the next.
   c.out.clear();
   c.out_done = 0;

@@ -10,7 +10,6 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -82,16 +81,13 @@ class HttpServer {
   // A client socket is ready. Returns the id of a /metrics request that now
   // waits for a sync round.
   std::optional<uint64_t> on_event(uint64_t tag, uint32_t events);
-  // The round for @id is done: @body is the exposition text, or, when
-  // !@ok, why the round failed (then 503).
-  void answer(uint64_t id, bool ok, const std::string& body);
-  // The same for a round that worked, with a rendering every scrape of the
-  // round shares: with 10,000 queues it is 70 MB, not to be copied per client.
-  void answer(uint64_t id, std::shared_ptr<const std::string> body);
-  // Or with a body rendered piece by piece as the client takes it, one
-  // piece per writable event, so that the loop reads events in between and
-  // the page is never whole in memory.
+  // The round for @id is done: @body makes the exposition text piece by
+  // piece as the client takes it, one piece per writable event, so that the
+  // loop reads events in between and the page (70 MB with 10,000 queues) is
+  // never whole in memory.
   void answer(uint64_t id, BodySource body);
+  // The round for @id failed: a 503 that says @why.
+  void answer_failure(uint64_t id, const std::string& why);
 
   // Drops clients that stalled while reading or writing.
   void expire(Clock::time_point now);
@@ -107,19 +103,16 @@ class HttpServer {
     State state = State::reading;
     bool head = false;
     std::string in;
-    std::string out;  // the response, or its head when `body` is set
+    std::string out;  // the response, its head, or the piece being written
     size_t out_done = 0;
-    std::shared_ptr<const std::string> body;
-    size_t body_done = 0;
-    BodySource source;  // pieces after `out`, each written from `out`
+    BodySource source;  // the pieces after `out`
     Clock::time_point deadline{};
   };
 
-  void respond(uint64_t id, std::string response,
-               std::shared_ptr<const std::string> body = nullptr);
-  // Writes what it can; true when done (or the peer is gone): then drop.
+  void respond(uint64_t id, std::string response);
+  // Writes what it can, making the next piece once `out` is written; true
+  // when done (or the peer is gone): then drop.
   static bool flush(Client& c);
-  static bool flush_stream(Client& c);
   void drop(uint64_t id);
   void watch(int fd, uint64_t tag, uint32_t events, int op) const;
 

@@ -570,7 +570,7 @@ void Daemon::finish_round(bool ok) {
         auto stream = std::make_shared<exporter::PrometheusStream>(shared_snap, prometheus_options);
         http_->answer(id, [stream](std::string& out) { return stream->next(out); });
       } else {
-        http_->answer(id, false, syncer_.failure());
+        http_->answer_failure(id, syncer_.failure());
       }
     } else if (clients_.count(id)) {
       if (!ok)
