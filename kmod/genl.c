@@ -63,8 +63,10 @@ static void msgtap_forget_listener(void)
 }
 
 /* Size of one event attribute, and how many fit one batch: as many as
- * NLMSG_GOODSIZE holds, which keeps the buffer (with its skb_shared_info)
- * in one 8 KiB allocation. */
+ * NLMSG_GOODSIZE holds. With 4 KiB pages that is 30 of today's records, and
+ * a full batch with its skb_shared_info is one 4 KiB allocation. (Batches of
+ * 63 in 8 KiB, as many as MSGTAP_BATCH_MAX allows, were measured: no
+ * cheaper per record. BENCHMARKS.md, "Short interleaved runs".) */
 #define MSGTAP_ATTR_SIZE nla_total_size(sizeof(struct msgtap_send_event))
 #define MSGTAP_BATCH_RECORDS ((NLMSG_GOODSIZE - GENL_HDRLEN) / MSGTAP_ATTR_SIZE)
 
