@@ -30,8 +30,9 @@ namespace {
 using namespace msgtap;
 
 constexpr int kFamily = 0x20;
-// Records per datagram: what fits NLMSG_GOODSIZE, as the module batches.
-constexpr size_t kPerBatch = 63;
+// Records per datagram: what fits NLMSG_GOODSIZE with 4 KiB pages, as the
+// module batches (kmod/genl.c).
+constexpr size_t kPerBatch = 30;
 
 struct Workload {
   uint32_t queues = 1;   // msqid = i % queues
