@@ -5,9 +5,9 @@
 # configurations in rotating order) instead of make bench's few long ones.
 # The host's speed changes over seconds; short interleaved runs let those
 # changes fall on every configuration alike, so smaller differences show.
-# With a second msgtap.ko at /tests/old.ko it also runs that one (early=1):
-# an A/B of two builds, or with the same build twice an A/A, the method's
-# own resolution.
+# With a second msgtap.ko at /tests/old.ko it also runs that one (early=1,
+# without a listener and with msgtapd): an A/B of two builds, or, with the
+# same build twice, an A/A, the method's own resolution.
 #   MSGTAP_QEMU_APPEND="clocksource=tsc tsc=reliable" tests/vm/run --kernel 6.1 \
 #     --verbose --add build/bench/msgtap-bench:/tests/bin/msgtap-bench \
 #     --add build/bench/KVER/kmod/msgtap_bench_bare.ko \
@@ -20,9 +20,24 @@
 B=/tests/bin/msgtap-bench
 BARE_KO=/lib/msgtap/msgtap_bench_bare.ko
 [ -x $B ] || fail "no msgtap-bench: add build/bench/msgtap-bench:/tests/bin/msgtap-bench"
-[ -f $BARE_KO ] || fail "no $BARE_KO: add build/bench/KVER/kmod/msgtap_bench_bare.ko"
-set -- base bare msgtap-e0 msgtap-e1 msgtapd-stopped-e1 msgtapd-e1
-[ -f /tests/old.ko ] && set -- "$@" old-e1
+# ab.configs=A,B,... and ab.rounds=N on the kernel command line
+# (MSGTAP_QEMU_APPEND) choose other configurations and another count.
+param() {
+	_v=$(tr ' ' '\n' </proc/cmdline | sed -n "s/^ab\.$1=//p" | tail -n 1)
+	echo "${_v:-$2}"
+}
+ROUNDS=$(param rounds 40)
+CONFIGS="base bare msgtap-e0 msgtap-e1 msgtapd-stopped-e1 msgtapd-e1"
+[ -f /tests/old.ko ] && CONFIGS="$CONFIGS old-e1 msgtapd-old-e1"
+# shellcheck disable=SC2046
+set -- $(param configs "$CONFIGS" | tr ',' ' ')
+case " $* " in
+*" base "*) ;;
+*) fail "ab.configs must include base: every run is compared with its round's" ;;
+esac
+case " $* " in
+*" bare "*) [ -f $BARE_KO ] || fail "no $BARE_KO: add build/bench/KVER/kmod/msgtap_bench_bare.ko" ;;
+esac
 setup() {
 	case $1 in
 	base) ;;
@@ -35,20 +50,21 @@ setup() {
 	msgtapd-stopped-e1) insmod $MSGTAP_KO early=1 && daemon_start_default &&
 		kill -STOP "$MSGTAPD_PID" ;;
 	old-e1) insmod /tests/old.ko early=1 ;;
+	msgtapd-old-e1) insmod /tests/old.ko early=1 && daemon_start_default ;;
 	esac || fail "cannot set up $1"
 }
 teardown() {
 	case $1 in
 	base) ;;
 	bare) rmmod msgtap_bench_bare ;;
-	msgtapd-e1) daemon_stop && rmmod msgtap ;;
+	msgtapd-e1 | msgtapd-old-e1) daemon_stop && rmmod msgtap ;;
 	msgtapd-stopped-e1) kill -CONT "$MSGTAPD_PID" && daemon_stop && rmmod msgtap ;;
 	*) rmmod msgtap ;;
 	esac || fail "cannot tear down $1"
 }
 $B pair --count 20000 --reps 1 >/dev/null || fail "msgtap-bench failed"
 round=1
-while [ $round -le 40 ]; do
+while [ $round -le "$ROUNDS" ]; do
 	for config in "$@"; do
 		setup "$config"
 		for w in pair loop; do
