@@ -19,6 +19,7 @@
 . /tests/lib.sh
 B=/tests/bin/msgtap-bench
 BARE_KO=/lib/msgtap/msgtap_bench_bare.ko
+T=/sys/kernel/tracing
 [ -x $B ] || fail "no msgtap-bench: add build/bench/msgtap-bench:/tests/bin/msgtap-bench"
 # ab.configs=A,B,... and ab.rounds=N on the kernel command line
 # (MSGTAP_QEMU_APPEND) choose other configurations and another count.
@@ -27,7 +28,7 @@ param() {
 	echo "${_v:-$2}"
 }
 ROUNDS=$(param rounds 40)
-CONFIGS="base bare msgtap-e0 msgtap-e1 msgtapd-stopped-e1 msgtapd-e1"
+CONFIGS="base bare msgtap-e0 msgtap-e1 msgtapd-stopped-e1 msgtapd-e1 syscall-events"
 [ -f /tests/old.ko ] && CONFIGS="$CONFIGS old-e1 msgtapd-old-e1"
 # shellcheck disable=SC2046
 set -- $(param configs "$CONFIGS" | tr ',' ' ')
@@ -50,6 +51,8 @@ setup() {
 	msgtapd-stopped-e1) insmod $MSGTAP_KO early=1 && daemon_start_default &&
 		kill -STOP "$MSGTAPD_PID" ;;
 	old-e1) insmod /tests/old.ko early=1 ;;
+	syscall-events) echo 1 >$T/events/syscalls/sys_enter_msgsnd/enable &&
+		echo 1 >$T/events/syscalls/sys_exit_msgsnd/enable ;;
 	msgtapd-old-e1) insmod /tests/old.ko early=1 && daemon_start_default ;;
 	esac || fail "cannot set up $1"
 }
@@ -58,6 +61,8 @@ teardown() {
 	base) ;;
 	bare) rmmod msgtap_bench_bare ;;
 	msgtapd-e1 | msgtapd-old-e1) daemon_stop && rmmod msgtap ;;
+	syscall-events) echo 0 >$T/events/syscalls/sys_enter_msgsnd/enable &&
+		echo 0 >$T/events/syscalls/sys_exit_msgsnd/enable && echo >$T/trace ;;
 	msgtapd-stopped-e1) kill -CONT "$MSGTAPD_PID" && daemon_stop && rmmod msgtap ;;
 	*) rmmod msgtap ;;
 	esac || fail "cannot tear down $1"
