@@ -29,7 +29,7 @@ TPUT_SENDERS=$(param senders "1 2 4")
 SCALE_QUEUES=$(param queues "1 100 10000")
 SCALE_SENDS=$(param sends 200000)
 BLOCKED=$(param blocked 1000)
-CONFIGS=$(param configs "baseline bare msgtap-e0 msgtap-e1 nlprobe-e1 msgtapd-e0 msgtapd-e1 syscall-events syscall-events-read kprobe-events")
+CONFIGS=$(param configs "baseline bare msgtap-e0 msgtap-e1 nlprobe-e1 msgtapd-stopped-e1 msgtapd-e0 msgtapd-e1 syscall-events syscall-events-read kprobe-events")
 CONFIGS=$(echo "$CONFIGS" | tr ',' ' ')
 TPUT_SENDERS=$(echo "$TPUT_SENDERS" | tr ',' ' ')
 SCALE_QUEUES=$(echo "$SCALE_QUEUES" | tr ',' ' ')
@@ -78,6 +78,14 @@ setup() {
 		wait_for grep -q '^registered portid=' /tmp/nlprobe.out ||
 			fail "msgtap-nlprobe did not register"
 		;;
+	msgtapd-stopped-e1)
+		# msgtapd registered but stopped: every record is written and
+		# delivered into its socket (64 MB), and read only after the run.
+		# Splits msgtapd's row into recording and delivery, and msgtapd.
+		insmod $MSGTAP_KO early=1 || fail "insmod msgtap early=1 failed"
+		daemon_start_default
+		kill -STOP "$MSGTAPD_PID"
+		;;
 	msgtapd-e0)
 		insmod $MSGTAP_KO early=0 || fail "insmod msgtap early=0 failed"
 		daemon_start_default
@@ -119,7 +127,8 @@ teardown() {
 		wait $NLPROBE_PID
 		rmmod msgtap || fail "rmmod msgtap failed"
 		;;
-	msgtapd-e0 | msgtapd-e1)
+	msgtapd-e0 | msgtapd-e1 | msgtapd-stopped-e1)
+		[ "$1" = msgtapd-stopped-e1 ] && kill -CONT "$MSGTAPD_PID"
 		daemon_stop || fail "msgtapd exited with status $?"
 		rmmod msgtap || fail "rmmod msgtap failed"
 		;;

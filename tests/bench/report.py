@@ -22,6 +22,7 @@ CONFIG_LABELS = {
     "msgtap-e0": "msgtap early=0, no listener",
     "msgtap-e1": "msgtap early=1, no listener",
     "nlprobe-e1": "msgtap early=1 + msgtap-nlprobe --read (libnl test listener)",
+    "msgtapd-stopped-e1": "msgtap early=1 + msgtapd stopped (records delivered, not read)",
     "msgtapd-e0": "msgtap early=0 + msgtapd",
     "msgtapd-e1": "msgtap early=1 + msgtapd (default)",
     "syscall-events": "syscall trace events (enter+exit)",
