@@ -8,12 +8,17 @@
 #   BENCH-KV SECTION KEY=VALUE...
 #   BENCH-JSON TAG {...}                           (a snapshot without its queues)
 # Tunables come from the kernel command line (bench.rounds=N ...), so a quick
-# trial run needs no rebuild: see tests/bench/run --help.
+# trial run needs no rebuild: see tests/bench/run --help. senders=none,
+# queues=none and blocked=0 skip those steps (tests/bench/run --fine: cost
+# per send only, in many short rounds). A second msgtap.ko at /tests/old.ko
+# (tests/bench/run --old) adds the configurations old-e1 and msgtapd-old-e1:
+# an A/B of two builds in one boot.
 . /tests/lib.sh
 
 need msgtap-bench msgtap-workload msgtapd msgtapctl msgtap-verify msgtap-nlprobe
 
 BARE_KO=/lib/msgtap/msgtap_bench_bare.ko
+OLD_KO=/tests/old.ko
 T=/sys/kernel/tracing
 
 # bench.NAME=VALUE from the kernel command line, else DEFAULT.
@@ -33,6 +38,8 @@ CONFIGS=$(param configs "baseline bare msgtap-e0 msgtap-e1 nlprobe-e1 msgtapd-st
 CONFIGS=$(echo "$CONFIGS" | tr ',' ' ')
 TPUT_SENDERS=$(echo "$TPUT_SENDERS" | tr ',' ' ')
 SCALE_QUEUES=$(echo "$SCALE_QUEUES" | tr ',' ' ')
+[ "$TPUT_SENDERS" = none ] && TPUT_SENDERS=
+[ "$SCALE_QUEUES" = none ] && SCALE_QUEUES=
 
 # CPU ticks (utime + stime) of a process; comm has no spaces here.
 cpu_ticks() {
@@ -94,6 +101,11 @@ setup() {
 		insmod $MSGTAP_KO early=1 || fail "insmod msgtap early=1 failed"
 		daemon_start_default
 		;;
+	old-e1) insmod $OLD_KO early=1 || fail "insmod $OLD_KO early=1 failed" ;;
+	msgtapd-old-e1)
+		insmod $OLD_KO early=1 || fail "insmod $OLD_KO early=1 failed"
+		daemon_start_default
+		;;
 	syscall-events)
 		echo 1 >$T/events/syscalls/sys_enter_msgsnd/enable &&
 			echo 1 >$T/events/syscalls/sys_exit_msgsnd/enable ||
@@ -121,13 +133,13 @@ setup() {
 teardown() {
 	case $1 in
 	bare) rmmod msgtap_bench_bare || fail "rmmod msgtap_bench_bare failed" ;;
-	msgtap-e0 | msgtap-e1) rmmod msgtap || fail "rmmod msgtap failed" ;;
+	msgtap-e0 | msgtap-e1 | old-e1) rmmod msgtap || fail "rmmod msgtap failed" ;;
 	nlprobe-e1)
 		kill -TERM $NLPROBE_PID
 		wait $NLPROBE_PID
 		rmmod msgtap || fail "rmmod msgtap failed"
 		;;
-	msgtapd-e0 | msgtapd-e1 | msgtapd-stopped-e1)
+	msgtapd-e0 | msgtapd-e1 | msgtapd-stopped-e1 | msgtapd-old-e1)
 		[ "$1" = msgtapd-stopped-e1 ] && kill -CONT "$MSGTAPD_PID"
 		daemon_stop || fail "msgtapd exited with status $?"
 		rmmod msgtap || fail "rmmod msgtap failed"
@@ -154,8 +166,12 @@ echo "BENCH-INFO ncpus $(grep -c '^processor' /proc/cpuinfo)"
 echo "BENCH-INFO clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 echo "BENCH-INFO memory_kb $(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
 echo "BENCH-INFO record_bytes $(msgtap-bench recsize)"
-echo "BENCH-INFO params rounds=$ROUNDS count=$COUNT reps=$REPS seconds=$TPUT_SECONDS senders=$TPUT_SENDERS queues=$SCALE_QUEUES sends=$SCALE_SENDS blocked=$BLOCKED"
+echo "BENCH-INFO params rounds=$ROUNDS count=$COUNT reps=$REPS seconds=$TPUT_SECONDS senders=${TPUT_SENDERS:-none} queues=${SCALE_QUEUES:-none} sends=$SCALE_SENDS blocked=$BLOCKED"
 [ -f $BARE_KO ] || fail "$BARE_KO missing from the initramfs"
+case " $CONFIGS " in
+*" old-e1 "* | *" msgtapd-old-e1 "*)
+	[ -f $OLD_KO ] || fail "old-e1 and msgtapd-old-e1 need a second module: tests/bench/run --old FILE" ;;
+esac
 [ -d $T/events/syscalls/sys_enter_msgsnd ] || fail "no syscall trace events in this kernel"
 grep -q do_msgsnd $T/available_filter_functions || fail "do_msgsnd is not traceable"
 
@@ -243,17 +259,19 @@ for q in $SCALE_QUEUES; do
 	msgtap_unload
 done
 
-info "scale: $BLOCKED senders blocked in msgsnd at once"
-msgtap_load
-daemon_start_default
-c0=$(cpu_ticks $MSGTAPD_PID)
-msgtap-bench blocked --senders "$BLOCKED" --truth /tmp/blocked.json || fail "msgtap-bench blocked failed"
-sleep 0.1
-c1=$(cpu_ticks $MSGTAPD_PID)
-line=$(snapshot_line /tmp/snap.json)
-check_exact /tmp/blocked.json
-echo "BENCH-KV blocked senders=$BLOCKED sends=$(truth_get /tmp/blocked.json '*' calls) cpu_ticks=$((c1 - c0)) clk_tck=100 vmhwm_kb=$(status_kb $MSGTAPD_PID VmHWM) vmrss_kb=$(status_kb $MSGTAPD_PID VmRSS) exact=$EXACT"
-echo "BENCH-JSON blocked $line"
-daemon_stop || fail "msgtapd exited with status $?"
-msgtap_unload
+if [ "$BLOCKED" -gt 0 ]; then
+	info "scale: $BLOCKED senders blocked in msgsnd at once"
+	msgtap_load
+	daemon_start_default
+	c0=$(cpu_ticks $MSGTAPD_PID)
+	msgtap-bench blocked --senders "$BLOCKED" --truth /tmp/blocked.json || fail "msgtap-bench blocked failed"
+	sleep 0.1
+	c1=$(cpu_ticks $MSGTAPD_PID)
+	line=$(snapshot_line /tmp/snap.json)
+	check_exact /tmp/blocked.json
+	echo "BENCH-KV blocked senders=$BLOCKED sends=$(truth_get /tmp/blocked.json '*' calls) cpu_ticks=$((c1 - c0)) clk_tck=100 vmhwm_kb=$(status_kb $MSGTAPD_PID VmHWM) vmrss_kb=$(status_kb $MSGTAPD_PID VmRSS) exact=$EXACT"
+	echo "BENCH-JSON blocked $line"
+	daemon_stop || fail "msgtapd exited with status $?"
+	msgtap_unload
+fi
 echo "BENCH-END"

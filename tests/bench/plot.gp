@@ -4,7 +4,9 @@
 if (!exists("dir")) dir = "."
 set terminal pngcairo size 1500,650 font "sans,10" noenhanced
 set output dir."/latest.png"
-set multiplot layout 1,2
+# A run without the throughput step (tests/bench/run --fine) has no rows there.
+tput_rows = int(system("grep -vc '^#' '".dir."/tput.dat' || true"))
+if (tput_rows > 0) set multiplot layout 1,2
 
 set title "Cost per send, x baseline (median of paired rounds; guest under TCG)"
 set style data histograms
@@ -20,6 +22,7 @@ plot dir."/cost.dat" using 2:xtic(1) title "msgsnd+msgrcv pair" lc rgb "#4477aa"
      "" using 3 title "msgsnd, receiver drains" lc rgb "#ee6677", \
      1 notitle dt 2 lc rgb "black"
 
+if (tput_rows == 0) exit
 set title "Throughput with msgtapd: flat-out senders for the whole run"
 set xtics norotate
 set ylabel "events delivered per second"

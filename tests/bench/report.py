@@ -6,7 +6,10 @@ latest.md and the data files plot.gp draws.
 Cost per send is compared within each round: a configuration's median of
 its repetitions against the baseline's of the same round, then the median
 over rounds of those differences and ratios. Host noise that lasts a round
-then moves both sides alike.
+then moves both sides alike. With --pair A B it also gives, round by round,
+B's ratio minus A's: an A/B of two configurations (two builds of the module
+in a `tests/bench/run --fine --old KO` run), with the share of rounds in which
+B was lower.
 """
 import argparse
 import datetime
@@ -25,6 +28,8 @@ CONFIG_LABELS = {
     "msgtapd-stopped-e1": "msgtap early=1 + msgtapd stopped (records delivered, not read)",
     "msgtapd-e0": "msgtap early=0 + msgtapd",
     "msgtapd-e1": "msgtap early=1 + msgtapd (default)",
+    "old-e1": "the --old msgtap.ko early=1, no listener",
+    "msgtapd-old-e1": "the --old msgtap.ko early=1 + msgtapd",
     "syscall-events": "syscall trace events (enter+exit)",
     "syscall-events-read": "syscall trace events + a trace_pipe reader",
     "kprobe-events": "kprobe_events on do_msgsnd (entry+return)",
@@ -103,6 +108,29 @@ def cost_summary(cost):
                 r["added_minus_bare_ns"] = round(r["added_ns"] - bare, 1)
                 r["added_over_bare"] = round(r["added_ns"] / bare, 2)
         out[w] = res
+    return out
+
+
+def pair_summary(cost, a, b):
+    """Per workload: B's ratio to its round's baseline minus A's, over the
+    rounds that ran both."""
+    ns = {}
+    for c in cost:
+        ns[(c["workload"], c["round"], c["config"])] = statistics.median(c["ns"])
+    out = {}
+    for w in WORKLOADS:
+        diffs = []
+        for (wl, rnd, cfg), base in sorted(ns.items()):
+            if wl != w or cfg != "baseline":
+                continue
+            va, vb = ns.get((w, rnd, a)), ns.get((w, rnd, b))
+            if va is not None and vb is not None:
+                diffs.append(vb / base - va / base)
+        if diffs:
+            out[w] = {"a": a, "b": b, "rounds": len(diffs),
+                      "median_diff": round(statistics.median(diffs), 3),
+                      "mean_diff": round(statistics.mean(diffs), 3),
+                      "b_lower_rounds": sum(d < 0 for d in diffs)}
     return out
 
 
@@ -189,11 +217,17 @@ def main():
     ap.add_argument("--accel", default="")
     ap.add_argument("--receive-path", default="",
                     help="tests/bench/host/ir-per-event.sh output: msgtapd's receive path on the host")
+    ap.add_argument("--pair", nargs=2, metavar=("A", "B"),
+                    help="also B's ratio minus A's, round by round (e.g. old-e1 msgtap-e1)")
     a = ap.parse_args()
 
     info, cost, kv, snaps, done = parse(a.console)
     record_bytes = int(info.get("record_bytes", "0") or 0)
     costs = cost_summary(cost)
+    pairs = pair_summary(cost, *a.pair) if a.pair else {}
+    if a.pair and not pairs:
+        print(f"report: no round ran both {a.pair[0]} and {a.pair[1]} with the baseline",
+              file=sys.stderr)
     tput = daemon_rows(kv, snaps, "tput", "senders", record_bytes)
     scale = daemon_rows(kv, snaps, "scale", "queues", record_bytes)
     blocked = daemon_rows(kv, snaps, "blocked", None, record_bytes)
@@ -257,6 +291,7 @@ def main():
         "guest": info,
         "workloads": WORKLOADS,
         "cost_per_send": costs,
+        "pairs": pairs,
         "throughput": tput,
         "scale": scale + blocked,
         "targets": targets,
@@ -269,6 +304,7 @@ def main():
 
     # Data for plot.gp: one row per configuration, and one per sender count.
     order = [c for c in CONFIG_LABELS if c in pair or c in loop]
+    order += sorted({c for res in costs.values() for c in res} - set(order))
     with open(os.path.join(a.out, "cost.dat"), "w") as f:
         f.write("# config pair_ratio loop_ratio pair_added_ns loop_added_ns\n")
         for c in order:
@@ -307,6 +343,12 @@ def main():
                       f"| {fmt(r['ratio'], 2)} | {fmt(r['added_ns'])} "
                       f"| {fmt(r.get('added_minus_bare_ns'))} | {fmt(r.get('added_over_bare'), 2)} |")
         md.append("")
+        if w in pairs:
+            p = pairs[w]
+            md.append(f"{p['b']} − {p['a']}, round by round (× baseline): median "
+                      f"{p['median_diff']:+.3f}, mean {p['mean_diff']:+.3f}; {p['b']} lower in "
+                      f"{p['b_lower_rounds']} of {p['rounds']} rounds.")
+            md.append("")
     if tput:
         md.append("### Throughput and loss: flat-out senders (msgsnd+msgrcv on own queue), msgtapd running, defaults")
         md.append("")
