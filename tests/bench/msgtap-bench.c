@@ -7,7 +7,9 @@
  *   pair     msgsnd() then msgrcv() of the same message, one process; prints
  *            ns per pair for each repetition
  *   spread   sends round-robin over N fresh queues (each message received
- *            at once) and writes msgtap-workload's ground truth format
+ *            at once) and writes msgtap-workload's ground truth format;
+ *            with --again as many sends again to the same queues, and with
+ *            --watch PID the CPU ticks PID (msgtapd) used for each round
  *   blocked  fills a queue, puts N children to sleep in msgsnd(), drains it,
  *            and writes the ground truth (every child slept, then succeeded)
  *   recsize  prints sizeof(struct msgtap_send_event), the ring slot size
@@ -185,17 +187,37 @@ static void write_truth(const char *path, const struct truth_q *t, int n,
 		die(path);
 }
 
-static void bench_spread(int nq, long sends, const char *truth)
+/* utime + stime of @pid in clock ticks (/proc/PID/stat fields 14 and 15). */
+static unsigned long long cpu_ticks(pid_t pid)
 {
-	struct truth_q *t = calloc((size_t)nq, sizeof(*t));
-	struct msg64 m = { .mtype = 1 }, in;
-	uint64_t t0;
+	unsigned long long utime, stime;
+	char path[64], buf[1024], *p;
+	FILE *f;
+	size_t n;
 
-	if (!t)
-		die("calloc");
-	for (int i = 0; i < nq; i++)
-		t[i].msqid = new_queue();
-	t0 = now_ns();
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		die(path);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* After "(comm)", which may hold spaces: state is field 3. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+			 &utime, &stime) != 2) {
+		fprintf(stderr, "msgtap-bench: cannot parse %s\n", path);
+		exit(1);
+	}
+	return utime + stime;
+}
+
+/* One round of @sends round-robin over the queues; ns per send. */
+static double spread_round(struct truth_q *t, int nq, long sends)
+{
+	struct msg64 m = { .mtype = 1 }, in;
+	uint64_t t0 = now_ns();
+
 	for (long i = 0; i < sends; i++) {
 		struct truth_q *q = &t[i % nq];
 
@@ -209,8 +231,49 @@ static void bench_spread(int nq, long sends, const char *truth)
 		if (msgrcv(q->msqid, &in, sizeof(in.mtext), 0, IPC_NOWAIT) < 0)
 			die("msgrcv");
 	}
-	printf("spread queues=%d sends=%ld ns_per_send=%.1f\n", nq, sends,
-	       (double)(now_ns() - t0) / (double)sends);
+	return (double)(now_ns() - t0) / (double)sends;
+}
+
+/* @watch's CPU ticks since *@last, once what it has to receive has
+ * arrived (its ring drains every few ms): 100 ms later. */
+static unsigned long long ticks_since(pid_t watch, unsigned long long *last)
+{
+	unsigned long long now, d;
+
+	usleep(100 * 1000);
+	now = cpu_ticks(watch);
+	d = now - *last;
+	*last = now;
+	return d;
+}
+
+static void bench_spread(int nq, long sends, bool again, pid_t watch,
+			 const char *truth)
+{
+	struct truth_q *t = calloc((size_t)nq, sizeof(*t));
+	unsigned long long last = 0, fresh = 0, repeat = 0;
+	double ns, ns_again = 0;
+
+	if (!t)
+		die("calloc");
+	for (int i = 0; i < nq; i++)
+		t[i].msqid = new_queue();
+	if (watch)
+		last = cpu_ticks(watch);
+	ns = spread_round(t, nq, sends);
+	if (watch)
+		fresh = ticks_since(watch, &last);
+	if (again) {
+		ns_again = spread_round(t, nq, sends);
+		if (watch)
+			repeat = ticks_since(watch, &last);
+	}
+	printf("spread queues=%d sends=%ld ns_per_send=%.1f", nq, sends, ns);
+	if (again)
+		printf(" again_ns_per_send=%.1f", ns_again);
+	printf("\n");
+	if (watch)
+		printf("spread-cpu fresh_ticks=%llu again_ticks=%llu\n", fresh, repeat);
 	for (int i = 0; i < nq; i++)
 		remove_queue(t[i].msqid);
 	write_truth(truth, t, nq, "spread");
@@ -331,7 +394,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: msgtap-bench loop|pair [--count N] [--reps R]\n"
-		"       msgtap-bench spread --queues N --sends M --truth FILE\n"
+		"       msgtap-bench spread --queues N --sends M [--again] [--watch PID] --truth FILE\n"
 		"       msgtap-bench blocked --senders N --truth FILE\n"
 		"       msgtap-bench recsize\n");
 }
@@ -345,11 +408,15 @@ int main(int argc, char **argv)
 		{ "sends", required_argument, NULL, 's' },
 		{ "senders", required_argument, NULL, 'n' },
 		{ "truth", required_argument, NULL, 't' },
+		{ "again", no_argument, NULL, 'a' },
+		{ "watch", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	long count = 20000, sends = 100000;
 	int reps = 3, queues = 1, senders = 1, c;
+	bool again = false;
+	pid_t watch = 0;
 	const char *cmd, *truth = NULL;
 
 	if (argc < 2) {
@@ -366,6 +433,8 @@ int main(int argc, char **argv)
 		case 's': sends = atol(optarg); break;
 		case 'n': senders = atoi(optarg); break;
 		case 't': truth = optarg; break;
+		case 'a': again = true; break;
+		case 'w': watch = (pid_t)atoi(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -376,7 +445,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "pair") && count > 0 && reps > 0) {
 		bench_pair(count, reps);
 	} else if (!strcmp(cmd, "spread") && truth && queues > 0 && sends > 0) {
-		bench_spread(queues, sends, truth);
+		bench_spread(queues, sends, again, watch, truth);
 	} else if (!strcmp(cmd, "blocked") && truth && senders > 0) {
 		bench_blocked(senders, truth);
 	} else if (!strcmp(cmd, "recsize")) {
