@@ -205,8 +205,17 @@ dmesg | grep msgtap_bench_bare | tail -n 1
 
 # --- 2. throughput and loss ---------------------------------------------------------------
 
+# ns per untraced msgsnd of the loop workload, one per repetition, comma-
+# separated: each flood's msgtapd CPU per event is compared with a sender's
+# call measured just before and after it (the host's speed drifts).
+untraced_loop() {
+	out=$(msgtap-bench loop --count "$COUNT" --reps "$REPS") || fail "msgtap-bench loop failed"
+	echo "${out#loop }" | tr ' ' ','
+}
+
 for n in $TPUT_SENDERS; do
 	info "throughput: $n flat-out senders for $TPUT_SECONDS s, msgtapd running"
+	before=$(untraced_loop)
 	msgtap_load
 	modsize=$(awk '$1 == "msgtap" { print $2 }' /proc/modules)
 	daemon_start_default
@@ -222,11 +231,12 @@ for n in $TPUT_SENDERS; do
 	hwm=$(status_kb $MSGTAPD_PID VmHWM)
 	rss=$(status_kb $MSGTAPD_PID VmRSS)
 	check_exact /tmp/tput.json
-	echo "BENCH-KV tput senders=$n seconds=$(awk "BEGIN { print $t1 - $t0 }") sends_ok=$(truth_get /tmp/tput.json '*' sends_ok) calls=$(truth_get /tmp/tput.json '*' calls) cpu_ticks=$((c1 - c0)) clk_tck=100 vmhwm_kb=$hwm vmrss_kb=$rss module_bytes=$modsize exact=$EXACT"
-	echo "BENCH-JSON tput-$n $line"
 	daemon_stop || fail "msgtapd exited with status $?"
 	msgtap_unload
 	ipcrm -a 2>/dev/null
+	after=$(untraced_loop)
+	echo "BENCH-KV tput senders=$n seconds=$(awk "BEGIN { print $t1 - $t0 }") sends_ok=$(truth_get /tmp/tput.json '*' sends_ok) calls=$(truth_get /tmp/tput.json '*' calls) cpu_ticks=$((c1 - c0)) clk_tck=100 vmhwm_kb=$hwm vmrss_kb=$rss module_bytes=$modsize exact=$EXACT untraced_ns=$before,$after"
+	echo "BENCH-JSON tput-$n $line"
 done
 
 # --- 3. scale ------------------------------------------------------------------------------

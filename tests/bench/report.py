@@ -176,6 +176,15 @@ def daemon_rows(kv, snaps, section, tagkey, record_bytes):
         r["msgtapd_cpu_ns_per_event"] = round(cpu_s / events * 1e9, 1) if events else None
         if r.get("seconds"):
             r["events_per_s"] = round(events / r["seconds"])
+        # Flood steps: an untraced msgsnd measured just before and after.
+        untraced = r.pop("untraced_ns", None)
+        if untraced is not None:
+            vals = [float(x) for x in str(untraced).split(",") if x]
+            r["untraced_ns_per_call"] = round(statistics.median(vals), 1)
+            r["untraced_ns_per_call_runs"] = vals
+            if r.get("msgtapd_cpu_ns_per_event"):
+                r["msgtapd_cpu_per_event_over_untraced_call"] = round(
+                    r["msgtapd_cpu_ns_per_event"] / r["untraced_ns_per_call"], 3)
         # Scale steps: half the sends went to fresh queues, half to the
         # same queues again, each half with msgtapd's ticks of its own.
         half = r.get("sends", 0) // 2
@@ -275,15 +284,20 @@ def main():
             "exact": r.get("exact"),
             "met": r.get("loss_total") == 0 and r.get("exact") == 1}
         # A sender's per-call time: one msgsnd of the loop workload without
-        # any probe; the traced time is given too, for the lenient reading.
-        if "baseline" in loop and r.get("msgtapd_cpu_ns_per_event"):
-            send_ns = loop["baseline"]["median_ns"]
+        # any probe, measured just before and after the flood (older runs:
+        # in the cost step, minutes away); the traced time of the cost step
+        # is given too, for the lenient reading.
+        send_ns = r.get("untraced_ns_per_call") or loop.get("baseline", {}).get("median_ns")
+        if send_ns and r.get("msgtapd_cpu_ns_per_event"):
             traced = loop.get("msgtapd-e1", {}).get("median_ns")
+            cost_step = loop.get("baseline", {}).get("median_ns")
             targets["msgtapd_cpu_per_event"] = {
                 "target": "msgtapd CPU per event <= 1/5 of a sender's per-call time (untraced msgsnd)",
                 "msgtapd_cpu_ns_per_event": r["msgtapd_cpu_ns_per_event"],
                 "sender_ns_per_call": send_ns,
+                "measured": "around the flood" if r.get("untraced_ns_per_call") else "in the cost step",
                 "fraction": round(r["msgtapd_cpu_ns_per_event"] / send_ns, 3),
+                "fraction_of_cost_step_call": round(r["msgtapd_cpu_ns_per_event"] / cost_step, 3) if cost_step else None,
                 "fraction_of_traced_call": round(r["msgtapd_cpu_ns_per_event"] / traced, 3) if traced else None,
                 "met": r["msgtapd_cpu_ns_per_event"] <= send_ns / 5}
 
@@ -367,14 +381,16 @@ def main():
     if tput:
         md.append("### Throughput and loss: flat-out senders (msgsnd+msgrcv on own queue), msgtapd running, defaults")
         md.append("")
-        md.append("| senders | seconds | events delivered | events/s | exact vs truth | lost: ring full | lost: undeliverable | lost: probe nmissed | lost: seq gaps | socket overruns (retried) | msgtapd CPU s / M events | msgtapd VmHWM kB | module bytes | ring bytes |")
-        md.append("|---:|---:|---:|---:|:-:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        md.append("| senders | seconds | events delivered | events/s | exact vs truth | lost: ring full | lost: undeliverable | lost: probe nmissed | lost: seq gaps | socket overruns (retried) | msgtapd CPU s / M events | untraced msgsnd ns (around the flood) | msgtapd CPU per event ÷ untraced msgsnd | msgtapd VmHWM kB | module bytes | ring bytes |")
+        md.append("|---:|---:|---:|---:|:-:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in tput:
             md.append(f"| {r['senders']} | {fmt(r.get('seconds'))} | {fmt(r.get('events_received'))} "
                       f"| {fmt(r.get('events_per_s'))} | {'yes' if r.get('exact') == 1 else 'NO'} "
                       f"| {fmt(r.get('loss_kernel_ring_full'))} | {fmt(r.get('loss_kernel_undeliverable'))} "
                       f"| {fmt(r.get('loss_probe_missed'))} | {fmt(r.get('loss_seq_gaps'))} "
                       f"| {fmt(r.get('socket_overruns'))} | {fmt(r.get('msgtapd_cpu_s_per_million_events'), 2)} "
+                      f"| {fmt(r.get('untraced_ns_per_call'))} "
+                      f"| {fmt(r.get('msgtapd_cpu_per_event_over_untraced_call'), 3)} "
                       f"| {fmt(r.get('vmhwm_kb'))} | {fmt(r.get('module_bytes'))} | {fmt(r.get('ring_bytes'))} |")
         md.append("")
     if scale or blocked:
