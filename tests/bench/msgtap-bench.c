@@ -187,26 +187,35 @@ static void write_truth(const char *path, const struct truth_q *t, int n,
 		die(path);
 }
 
-/* utime + stime of @pid in clock ticks (/proc/PID/stat fields 14 and 15). */
-static unsigned long long cpu_ticks(pid_t pid)
+/* /proc/@pid/stat from its third field (state) on, into @buf; NULL if
+ * the process is gone. comm, before it, may hold spaces and parentheses. */
+static const char *proc_stat_fields(pid_t pid, char *buf, size_t size)
 {
-	unsigned long long utime, stime;
-	char path[64], buf[1024], *p;
+	char path[64], *p;
 	FILE *f;
 	size_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	f = fopen(path, "r");
 	if (!f)
-		die(path);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
+		return NULL;
+	n = fread(buf, 1, size - 1, f);
 	fclose(f);
 	buf[n] = 0;
-	/* After "(comm)", which may hold spaces: state is field 3. */
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+	return p && p[1] ? p + 2 : NULL;
+}
+
+/* utime + stime of @pid in clock ticks (/proc/PID/stat fields 14 and 15). */
+static unsigned long long cpu_ticks(pid_t pid)
+{
+	unsigned long long utime, stime;
+	char buf[1024];
+	const char *p = proc_stat_fields(pid, buf, sizeof(buf));
+
+	if (!p || sscanf(p, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
 			 &utime, &stime) != 2) {
-		fprintf(stderr, "msgtap-bench: cannot parse %s\n", path);
+		fprintf(stderr, "msgtap-bench: cannot read the CPU time of %d\n", (int)pid);
 		exit(1);
 	}
 	return utime + stime;
@@ -283,19 +292,10 @@ static void bench_spread(int nq, long sends, bool again, pid_t watch,
 /* 'S' when the process sleeps; 0 if it is gone. */
 static char proc_state(pid_t pid)
 {
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
+	char buf[512];
+	const char *p = proc_stat_fields(pid, buf, sizeof(buf));
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	return p && p[1] ? p[2] : 0;
+	return p ? p[0] : 0;
 }
 
 /* A blocked sender: exit 0 if its send slept and succeeded, 1 if it
