@@ -121,7 +121,7 @@ Result<uint32_t> Socket::send_with(uint8_t cmd, bool ack, const std::function<in
   return seq;
 }
 
-Result<std::optional<int>> Socket::read_datagram(bool* truncated) {
+Result<std::optional<Socket::Datagram>> Socket::read_datagram() {
   if (buf_.empty()) buf_.resize(kRecvBuffer);
   sockaddr_nl peer{};
   iovec iov{buf_.data(), buf_.size()};
@@ -134,24 +134,23 @@ Result<std::optional<int>> Socket::read_datagram(bool* truncated) {
   while ((got = ::recvmsg(fd(), &mh, 0)) < 0 && errno == EINTR) {
   }
   if (got < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return std::optional<int>{};
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return std::optional<Datagram>{};
     if (errno == ENOBUFS) return Error{ENOBUFS, "netlink receive buffer overrun"};
     return Error{errno, fmt::format("cannot read from netlink: {}", std::strerror(errno))};
   }
-  *truncated = (mh.msg_flags & MSG_TRUNC) != 0;
   // Only the kernel (port 0) speaks for msgtap; any local process could send
   // a datagram to this port.
-  return std::optional<int>{peer.nl_pid == 0 ? static_cast<int>(got) : 0};
+  return std::optional<Datagram>{Datagram{.len = peer.nl_pid == 0 ? static_cast<int>(got) : 0,
+                                          .truncated = (mh.msg_flags & MSG_TRUNC) != 0}};
 }
 
 Result<bool> Socket::receive(const Reader& reader) {
-  bool truncated = false;
-  auto got = read_datagram(&truncated);
+  auto got = read_datagram();
   if (!got) return got.error();
   if (!*got) return false;
   static const SendVisitor kDrop = [](const msgtap_send_event&) {};
   const SendVisitor& send = reader.send ? reader.send : kDrop;
-  int len = **got;
+  int len = (*got)->len;
   for (auto* h = reinterpret_cast<nlmsghdr*>(buf_.data()); nlmsg_ok(h, len);
        h = nlmsg_next(h, &len)) {
     if (auto defects = visit_if_events(h, family_, send)) {
@@ -163,21 +162,20 @@ Result<bool> Socket::receive(const Reader& reader) {
   }
   // The protocol's datagrams fit the buffer; a longer one lost its end (and
   // the records in it show as sequence gaps).
-  if (truncated && reader.batch) reader.batch(BatchDefects{1, 0});
+  if ((*got)->truncated && reader.batch) reader.batch(BatchDefects{1, 0});
   return true;
 }
 
 Result<std::vector<Message>> Socket::receive() {
-  bool truncated = false;
-  auto got = read_datagram(&truncated);
+  auto got = read_datagram();
   if (!got) return got.error();
   std::vector<Message> out;
   if (!*got) return out;
-  int len = **got;
+  int len = (*got)->len;
   for (auto* h = reinterpret_cast<nlmsghdr*>(buf_.data()); nlmsg_ok(h, len);
        h = nlmsg_next(h, &len))
     out.push_back(parse_message(h, family_));
-  if (truncated) out.emplace_back(EventBatch{.sends = {}, .malformed = 1});
+  if ((*got)->truncated) out.emplace_back(EventBatch{.sends = {}, .malformed = 1});
   return out;
 }
 

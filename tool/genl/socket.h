@@ -111,10 +111,15 @@ class Socket {
   Result<void> await(uint8_t cmd, std::chrono::milliseconds timeout, const Sink& sink,
                      const std::function<bool(Message&)>& match);
 
+  // One datagram read into buf_: how many bytes of it to parse (0 for a
+  // datagram that is not the kernel's), and whether it was longer than buf_.
+  struct Datagram {
+    int len = 0;
+    bool truncated = false;
+  };
   // recvmsg() of one datagram into buf_, without blocking: nothing when
-  // none was waiting, else how many bytes of buf_ to parse (0 for a datagram
-  // that is not the kernel's). Sets *truncated if it was longer than buf_.
-  Result<std::optional<int>> read_datagram(bool* truncated);
+  // none was waiting.
+  Result<std::optional<Datagram>> read_datagram();
 
   std::unique_ptr<nl_sock, Deleter> sk_;
   int family_ = 0;
