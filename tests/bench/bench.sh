@@ -26,9 +26,12 @@ param() {
 	_v=$(tr ' ' '\n' </proc/cmdline | sed -n "s/^bench\.$1=//p" | tail -n 1)
 	echo "${_v:-$2}"
 }
-ROUNDS=$(param rounds 9)
-COUNT=$(param count 20000)
-REPS=$(param reps 3)
+# Many short rounds rather than a few long ones: the host's speed changes
+# over seconds, and short interleaved runs let it change for every
+# configuration alike (BENCHMARKS.md, "Short interleaved runs").
+ROUNDS=$(param rounds 40)
+COUNT=$(param count 4000)
+REPS=$(param reps 1)
 TPUT_SECONDS=$(param seconds 30)
 TPUT_SENDERS=$(param senders "1 2 4")
 SCALE_QUEUES=$(param queues "1 100 10000")
@@ -209,7 +212,7 @@ dmesg | grep msgtap_bench_bare | tail -n 1
 # separated: each flood's msgtapd CPU per event is compared with a sender's
 # call measured just before and after it (the host's speed drifts).
 untraced_loop() {
-	out=$(msgtap-bench loop --count "$COUNT" --reps "$REPS") || fail "msgtap-bench loop failed"
+	out=$(msgtap-bench loop --count 20000 --reps 3) || fail "msgtap-bench loop failed"
 	echo "${out#loop }" | tr ' ' ','
 }
 
