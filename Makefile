@@ -14,7 +14,7 @@
 #                  linux-source-6.1 (tests/vm/debug-kernel.sh, cached)
 #   make demo      boots a guest that loads msgtap and shows it counting a workload
 #   make bench     boots one guest and measures cost per send, throughput and
-#                  scale (tests/bench/run, ~10 min; not part of check): BENCHMARKS.md
+#                  scale (tests/bench/run, ~15 min; not part of check): BENCHMARKS.md
 #   make deps      installs the Debian packages all this needs (tests/deps.sh)
 #   make dkms-install  copies the module's sources to /usr/src/msgtap-VERSION
 #                  for `dkms add/build/install msgtap/VERSION`
