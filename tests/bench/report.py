@@ -77,13 +77,19 @@ def parse(path):
     return info, cost, kv, snaps, done
 
 
-def cost_summary(cost):
-    """Per workload and configuration: the median ns, and the per-round
-    paired difference and ratio against the baseline."""
+def per_round(cost):
+    """Per workload, configuration and round: the median ns of its
+    repetitions."""
     by = {}
     for c in cost:
         by.setdefault(c["workload"], {}).setdefault(c["config"], {})[c["round"]] = \
             statistics.median(c["ns"])
+    return by
+
+
+def cost_summary(by):
+    """Per workload and configuration: the median ns, and the per-round
+    paired difference and ratio against the baseline."""
     out = {}
     for w, configs in by.items():
         base = configs.get("baseline", {})
@@ -111,21 +117,14 @@ def cost_summary(cost):
     return out
 
 
-def pair_summary(cost, a, b):
+def pair_summary(by, a, b):
     """Per workload: B's ratio to its round's baseline minus A's, over the
     rounds that ran both."""
-    ns = {}
-    for c in cost:
-        ns[(c["workload"], c["round"], c["config"])] = statistics.median(c["ns"])
     out = {}
     for w in WORKLOADS:
-        diffs = []
-        for (wl, rnd, cfg), base in sorted(ns.items()):
-            if wl != w or cfg != "baseline":
-                continue
-            va, vb = ns.get((w, rnd, a)), ns.get((w, rnd, b))
-            if va is not None and vb is not None:
-                diffs.append(vb / base - va / base)
+        configs = by.get(w, {})
+        base, ra, rb = (configs.get(c, {}) for c in ("baseline", a, b))
+        diffs = [rb[r] / base[r] - ra[r] / base[r] for r in sorted(base) if r in ra and r in rb]
         if diffs:
             out[w] = {"a": a, "b": b, "rounds": len(diffs),
                       "median_diff": round(statistics.median(diffs), 3),
@@ -247,8 +246,9 @@ def main():
 
     info, cost, kv, snaps, done = parse(a.console)
     record_bytes = int(info.get("record_bytes", "0") or 0)
-    costs = cost_summary(cost)
-    pairs = pair_summary(cost, *a.pair) if a.pair else {}
+    by_round = per_round(cost)
+    costs = cost_summary(by_round)
+    pairs = pair_summary(by_round, *a.pair) if a.pair else {}
     if a.pair and not pairs:
         print(f"report: no round ran both {a.pair[0]} and {a.pair[1]} with the baseline",
               file=sys.stderr)
