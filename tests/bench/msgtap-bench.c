@@ -281,8 +281,12 @@ static void bench_spread(int nq, long sends, bool again, pid_t watch,
 	if (again)
 		printf(" again_ns_per_send=%.1f", ns_again);
 	printf("\n");
-	if (watch)
-		printf("spread-cpu fresh_ticks=%llu again_ticks=%llu\n", fresh, repeat);
+	if (watch) {
+		printf("spread-cpu fresh_ticks=%llu", fresh);
+		if (again)
+			printf(" again_ticks=%llu", repeat);
+		printf("\n");
+	}
 	for (int i = 0; i < nq; i++)
 		remove_queue(t[i].msqid);
 	write_truth(truth, t, nq, "spread");
