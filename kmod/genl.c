@@ -62,6 +62,19 @@ static void msgtap_forget_listener(void)
 	atomic64_add(msgtap_ring_discard_all(), &msgtap_undeliverable);
 }
 
+/*
+ * A sender that saw the listener just before it went may write its record
+ * after msgtap_forget_listener()'s discard. With no listener, nothing will
+ * deliver it: count it as undeliverable now, so that the counters of a
+ * quiet module add up (REGISTER and GET_STATS call this).
+ * Called with msgtap_deliver_lock held.
+ */
+static void msgtap_discard_orphans(void)
+{
+	if (!msgtap_listener)
+		atomic64_add(msgtap_ring_discard_all(), &msgtap_undeliverable);
+}
+
 /* Size of one event attribute, and how many fit one batch: as many as
  * NLMSG_GOODSIZE holds. With 4 KiB pages that is 30 of today's records, and
  * a full batch with its skb_shared_info is one 4 KiB allocation. (Batches of
@@ -187,9 +200,8 @@ static int msgtap_cmd_register(struct sk_buff *skb, struct genl_info *info)
 			       msgtap_listener);
 		err = -EBUSY;
 	} else if (!msgtap_listener) {
-		/* A sender that saw the old listener just before it went may
-		 * have queued a record after the discard: not this one's. */
-		atomic64_add(msgtap_ring_discard_all(), &msgtap_undeliverable);
+		/* Records queued for the old listener are not this one's. */
+		msgtap_discard_orphans();
 		WRITE_ONCE(msgtap_listener, info->snd_portid);
 		pr_info("listener registered (port %u)\n", info->snd_portid);
 		queue_delayed_work(system_highpri_wq, &msgtap_drain,
@@ -295,6 +307,12 @@ static int msgtap_cmd_get_stats(struct sk_buff *skb, struct genl_info *info)
 	struct sk_buff *msg;
 	void *hdr;
 
+	/* Only without a listener: a delivery may hold the lock a while. */
+	if (!READ_ONCE(msgtap_listener)) {
+		mutex_lock(&msgtap_deliver_lock);
+		msgtap_discard_orphans();
+		mutex_unlock(&msgtap_deliver_lock);
+	}
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;

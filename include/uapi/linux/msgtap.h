@@ -32,9 +32,9 @@
  *   log instead). Registering the same socket again is a no-op. Events
  *   recorded while no listener was registered are not queued (see
  *   MSGTAP_STAT_DROP_NO_LISTENER); a record that a sender was writing at the
- *   moment the last listener went away is discarded at the next REGISTER
- *   and counted as MSGTAP_STAT_DROP_UNDELIVERABLE, so a new listener only
- *   receives what was recorded after it registered.
+ *   moment the last listener went away is discarded at the next REGISTER or
+ *   GET_STATS and counted as MSGTAP_STAT_DROP_UNDELIVERABLE, so a new
+ *   listener only receives what was recorded after it registered.
  *   The module forgets the listener when its socket is closed (netlink
  *   release notifier) or when a delivery finds the port gone (ECONNREFUSED);
  *   records still queued at that moment are counted as
@@ -175,7 +175,9 @@ enum msgtap_attr {
  * is still running.
  * Calls the kretprobe could not follow at all are not hits: they are counted
  * per probe (MSGTAP_PROBE_A_NMISSED). Every queued record is eventually
- * EVENTS_DELIVERED or DROP_UNDELIVERABLE, or still queued.
+ * EVENTS_DELIVERED or DROP_UNDELIVERABLE, or still queued. With no listener
+ * and no call running, none is still queued when GET_STATS answers:
+ * EVENTS_QUEUED = EVENTS_DELIVERED + DROP_UNDELIVERABLE.
  */
 enum msgtap_stat {
 	MSGTAP_STAT_UNSPEC,
