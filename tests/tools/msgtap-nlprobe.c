@@ -100,6 +100,12 @@ static void usage(FILE *out)
 		"      TYPE:nest (opens a nest, with NLA_F_NESTED), TYPE:nest-noflag;\n"
 		"      --end closes the innermost nest. --reserved sets the genetlink\n"
 		"      header's reserved byte\n"
+		"  spoof PORT [--records N] [--msqid ID]\n"
+		"      sends, from this process, one EVENTS batch of N (default 10)\n"
+		"      well-formed records of 1-byte sends to queue ID (default 0) of\n"
+		"      this IPC namespace to netlink port PORT, as if the kernel had:\n"
+		"      a listener must ignore it (600 records make it longer than\n"
+		"      64 KiB)\n"
 		"\n"
 		"Exit status: 0 success, 1 the kernel refused (error=ENAME and\n"
 		"extack=TEXT on stdout) or another failure, 2 usage error.\n");
@@ -1082,6 +1088,79 @@ static int cmd_raw(int argc, char **argv)
 	return 0;
 }
 
+/* --- a batch from user space ------------------------------------------------ */
+
+static int cmd_spoof(int argc, char **argv)
+{
+	const size_t attr = NLA_HDRLEN + NLA_ALIGN(sizeof(struct msgtap_send_event));
+	uint64_t records = 10, msqid = 0, port;
+	struct sockaddr_nl to = { .nl_family = AF_NETLINK };
+	struct nlmsghdr *nlh;
+	struct genlmsghdr *g;
+	char link[64] = "";
+	uint32_t ipc_ns = 0;
+	size_t len, i;
+	ssize_t sent;
+	char *buf;
+	int sndbuf;
+
+	if (argc < 1)
+		die_usage("spoof: which port?");
+	port = need_u64(argv[0], "spoof: port");
+	for (int a = 1; a < argc; a++) {
+		if (!strcmp(argv[a], "--records") && a + 1 < argc)
+			records = need_u64(argv[++a], "--records");
+		else if (!strcmp(argv[a], "--msqid") && a + 1 < argc)
+			msqid = need_u64(argv[++a], "--msqid");
+		else
+			die_usage("spoof: unknown argument '%s'", argv[a]);
+	}
+	if (port > UINT32_MAX || msqid > INT_MAX || records > 100000)
+		die_usage("spoof: port, --msqid or --records out of range");
+	if (readlink("/proc/self/ns/ipc", link, sizeof(link) - 1) > 0)
+		sscanf(link, "ipc:[%" SCNu32 "]", &ipc_ns);
+
+	len = NLMSG_HDRLEN + GENL_HDRLEN + records * attr;
+	buf = calloc(1, len);
+	if (!buf)
+		return local_error(ENOMEM, "spoof: out of memory");
+	nlh = (struct nlmsghdr *)buf;
+	nlh->nlmsg_len = (uint32_t)len;
+	nlh->nlmsg_type = (uint16_t)family;
+	g = NLMSG_DATA(nlh);
+	g->cmd = MSGTAP_CMD_EVENTS;
+	g->version = MSGTAP_GENL_VERSION;
+	for (i = 0; i < records; i++) {
+		struct nlattr *nla = (struct nlattr *)(buf + NLMSG_HDRLEN +
+						       GENL_HDRLEN + i * attr);
+		struct msgtap_send_event *ev = (void *)((char *)nla + NLA_HDRLEN);
+
+		nla->nla_type = MSGTAP_A_EVENT_SEND;
+		nla->nla_len = (uint16_t)(NLA_HDRLEN + sizeof(*ev));
+		ev->seq = i;
+		ev->msgsz = 1;
+		ev->ipc_ns = ipc_ns;
+		ev->msqid = (int32_t)msqid;
+		ev->tgid = ev->tid = (uint32_t)getpid();
+		ev->flags = MSGTAP_EVF_QUEUE_KNOWN;
+		memcpy(ev->comm, "spoof", 6);
+	}
+	/* Room for the whole datagram on the sending side. */
+	sndbuf = (int)(2 * len);
+	setsockopt(nl_socket_get_fd(sk), SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf,
+		   sizeof(sndbuf));
+	to.nl_pid = (uint32_t)port;
+	sent = sendto(nl_socket_get_fd(sk), buf, len, 0,
+		      (struct sockaddr *)&to, sizeof(to));
+	free(buf);
+	if (sent < 0)
+		return local_error(errno, "spoof: sendto port %" PRIu64 ": %s",
+				   port, strerror(errno));
+	printf("spoofed records=%" PRIu64 " bytes=%zu portid=%u\n", records,
+	       len, nl_socket_get_local_port(sk));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd;
@@ -1131,6 +1210,8 @@ int main(int argc, char **argv)
 		status = cmd_listen(argc - 2, argv + 2);
 	} else if (!strcmp(cmd, "raw")) {
 		status = cmd_raw(argc - 2, argv + 2);
+	} else if (!strcmp(cmd, "spoof")) {
+		status = cmd_spoof(argc - 2, argv + 2);
 	} else {
 		die_usage("unknown command '%s'", cmd);
 	}

@@ -138,10 +138,12 @@ Result<std::optional<Socket::Datagram>> Socket::read_datagram() {
     if (errno == ENOBUFS) return Error{ENOBUFS, "netlink receive buffer overrun"};
     return Error{errno, fmt::format("cannot read from netlink: {}", std::strerror(errno))};
   }
-  // Only the kernel (port 0) speaks for msgtap; any local process could send
-  // a datagram to this port.
-  return std::optional<Datagram>{Datagram{.len = peer.nl_pid == 0 ? static_cast<int>(got) : 0,
-                                          .truncated = (mh.msg_flags & MSG_TRUNC) != 0}};
+  // Only the kernel (port 0) speaks for msgtap. A privileged local process
+  // can send a datagram to this port too: it is ignored whole, and a long one
+  // is not the kernel's truncated batch either.
+  if (peer.nl_pid != 0) return std::optional<Datagram>{Datagram{}};
+  return std::optional<Datagram>{
+      Datagram{.len = static_cast<int>(got), .truncated = (mh.msg_flags & MSG_TRUNC) != 0}};
 }
 
 Result<bool> Socket::receive(const Reader& reader) {
