@@ -55,24 +55,25 @@ static DECLARE_DELAYED_WORK(msgtap_drain, msgtap_drain_fn);
 
 static struct genl_family msgtap_family;
 
-/* Called with msgtap_deliver_lock held. */
-static void msgtap_forget_listener(void)
-{
-	WRITE_ONCE(msgtap_listener, 0);
-	atomic64_add(msgtap_ring_discard_all(), &msgtap_undeliverable);
-}
-
 /*
- * A sender that saw the listener just before it went may write its record
- * after msgtap_forget_listener()'s discard. With no listener, nothing will
- * deliver it: count it as undeliverable now, so that the counters of a
- * quiet module add up (REGISTER and GET_STATS call this).
+ * Without a listener nothing will deliver what the rings hold: discards it,
+ * counted as undeliverable. That is what was queued when the listener went,
+ * and any record a sender that saw the listener just before it went wrote
+ * after that; REGISTER and GET_STATS discard those, so that the counters of
+ * a quiet module add up.
  * Called with msgtap_deliver_lock held.
  */
 static void msgtap_discard_orphans(void)
 {
 	if (!msgtap_listener)
 		atomic64_add(msgtap_ring_discard_all(), &msgtap_undeliverable);
+}
+
+/* Called with msgtap_deliver_lock held. */
+static void msgtap_forget_listener(void)
+{
+	WRITE_ONCE(msgtap_listener, 0);
+	msgtap_discard_orphans();
 }
 
 /* Size of one event attribute, and how many fit one batch: as many as
