@@ -67,19 +67,24 @@ static int __init msgtap_init(void)
 	err = msgtap_ring_init(ring_size, msgtap_genl_kick);
 	if (err)
 		goto err_ring;
-	err = msgtap_genl_init(flush_ms);
-	if (err)
-		goto err_genl;
-	/* Last: events flow only once everything downstream is ready. */
 	err = msgtap_probe_init(symbol, maxactive, early);
 	if (err)
 		goto err_probe;
+	/*
+	 * Last: the family. Once it is registered a request may come at once
+	 * (a monitoring loop, msgtapd restarting), and GET_STATS describes
+	 * the probes. Until a listener registers, the probes only count
+	 * calls (drop_no_listener), so no record waits for a family.
+	 */
+	err = msgtap_genl_init(flush_ms);
+	if (err)
+		goto err_genl;
 	return 0;
 
-err_probe:
-	msgtap_genl_exit();
-	msgtap_filter_exit();
 err_genl:
+	msgtap_probe_exit();
+	msgtap_ring_quiesce();
+err_probe:
 	msgtap_ring_exit();
 err_ring:
 	return err;

@@ -100,6 +100,11 @@ static void usage(FILE *out)
 		"      TYPE:nest (opens a nest, with NLA_F_NESTED), TYPE:nest-noflag;\n"
 		"      --end closes the innermost nest. --reserved sets the genetlink\n"
 		"      header's reserved byte\n"
+		"  poll-stats --until FILE\n"
+		"      until FILE exists: resolves the family and sends GET_STATS,\n"
+		"      again and again, while the module may come and go; checks that\n"
+		"      every answer names each probe, and prints 'polls=N answered=N\n"
+		"      absent=N refused=N'. Exit status 1 if an answer was not whole\n"
 		"  spoof PORT [--records N] [--msqid ID]\n"
 		"      sends, from this process, one EVENTS batch of N (default 10)\n"
 		"      well-formed records of 1-byte sends to queue ID (default 0) of\n"
@@ -1161,6 +1166,86 @@ static int cmd_spoof(int argc, char **argv)
 	return 0;
 }
 
+/* --- poll-stats ----------------------------------------------------------- */
+
+struct poll_answer {
+	unsigned int probes;
+	unsigned int unnamed; /* probe nests without a symbol */
+};
+
+static int on_poll_stats(struct nl_msg *msg, void *arg)
+{
+	struct poll_answer *pa = arg;
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	const struct nlattr *a, *p;
+	int rem, prem;
+
+	nla_for_each_attr(a, genlmsg_attrdata(nlmsg_data(nlh), 0),
+			  genlmsg_attrlen(nlmsg_data(nlh), 0), rem) {
+		bool named = false;
+
+		if (nla_type(a) != MSGTAP_A_PROBE)
+			continue;
+		nla_for_each_nested(p, (struct nlattr *)a, prem)
+			if (nla_type(p) == MSGTAP_PROBE_A_SYMBOL &&
+			    nla_len(p) > 1)
+				named = true;
+		pa->probes++;
+		if (!named)
+			pa->unnamed++;
+	}
+	return NL_OK;
+}
+
+/*
+ * GET_STATS as fast as one socket allows while a script loads and removes
+ * the module: a request that lands while the module is half set up or half
+ * torn down must get a whole answer or a clean error, never an oops.
+ */
+static int cmd_poll_stats(int argc, char **argv)
+{
+	unsigned long polls = 0, answered = 0, absent = 0, refused = 0;
+	unsigned long bad = 0;
+	const char *until = NULL;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--until") && i + 1 < argc)
+			until = argv[++i];
+		else
+			die_usage("poll-stats: unexpected '%s'", argv[i]);
+	}
+	if (!until)
+		die_usage("poll-stats: --until FILE is required");
+	while (access(until, F_OK)) {
+		struct poll_answer pa = { 0 };
+		int fam, err;
+
+		polls++;
+		fam = genl_ctrl_resolve(sk, MSGTAP_GENL_NAME);
+		if (fam < 0) {
+			absent++;
+			continue;
+		}
+		err = transact(new_request(fam, MSGTAP_CMD_GET_STATS,
+					   MSGTAP_GENL_VERSION, 0),
+			       on_poll_stats, &pa);
+		if (err) {
+			/* e.g. the family went between resolving and asking */
+			refused++;
+			continue;
+		}
+		answered++;
+		if (!pa.probes || pa.unnamed) {
+			bad++;
+			fprintf(stderr, "msgtap-nlprobe: answer %lu: %u probes, %u without a symbol\n",
+				answered, pa.probes, pa.unnamed);
+		}
+	}
+	printf("polls=%lu answered=%lu absent=%lu refused=%lu\n", polls,
+	       answered, absent, refused);
+	return bad ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd;
@@ -1176,7 +1261,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	/* Unprivileged views resolve through the controller themselves. */
-	status = open_socket(strcmp(cmd, "family") && strcmp(cmd, "listen"));
+	status = open_socket(strcmp(cmd, "family") && strcmp(cmd, "listen") &&
+			     strcmp(cmd, "poll-stats"));
 	if (status)
 		return status;
 
@@ -1210,6 +1296,8 @@ int main(int argc, char **argv)
 		status = cmd_listen(argc - 2, argv + 2);
 	} else if (!strcmp(cmd, "raw")) {
 		status = cmd_raw(argc - 2, argv + 2);
+	} else if (!strcmp(cmd, "poll-stats")) {
+		status = cmd_poll_stats(argc - 2, argv + 2);
 	} else if (!strcmp(cmd, "spoof")) {
 		status = cmd_spoof(argc - 2, argv + 2);
 	} else {
