@@ -96,10 +96,11 @@
  *   attribute types in the same batches. Receivers skip attribute types they
  *   do not know.
  *   A batch message is at most MSGTAP_BATCH_MAX bytes long, netlink header
- *   included (about 60 of today's send events): read with a buffer at
- *   least that big. The module drains its per-CPU rings
- *   every MSGTAP_A_FLUSH_MS milliseconds, sooner when a ring is half full,
- *   and on MSGTAP_CMD_FLUSH.
+ *   included (room for about 60 of today's send events; today's module puts
+ *   at most 30 in one, as many as NLMSG_GOODSIZE holds with 4 KiB pages):
+ *   read with a buffer at least MSGTAP_BATCH_MAX big. The module drains
+ *   its per-CPU rings every MSGTAP_A_FLUSH_MS milliseconds, sooner when a
+ *   ring is half full, and on MSGTAP_CMD_FLUSH.
  *   If the listener's receive buffer is full, the batch is kept queued and
  *   retried (MSGTAP_STAT_DELIVERY_RETRIES); netlink then also reports an
  *   overrun (ENOBUFS) on the listener's socket although nothing was lost.
