@@ -147,7 +147,7 @@ daemon_stop() {
 # only msgtapd's own answer says that it has registered as the listener.
 _msgtapd_answers() {
 	msgtapctl --socket $MSGTAP_SOCKET status --json 2>/dev/null |
-		grep -q '"running": *true'
+		grep -q '"answered": *true'
 }
 
 # A zombie still answers kill -0; ask /proc whether the process has exited.

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 
@@ -33,8 +34,12 @@ Result<std::string> ask_daemon(const std::string& path, control::Command cmd,
     const int err = errno;
     if (err == ENOENT)
       return Error{err, fmt::format("msgtapd not running (no socket at {})", path)};
-    if (err == ECONNREFUSED)
+    if (err == ECONNREFUSED) {
+      struct stat st {};
+      if (::lstat(path.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode))
+        return Error{ENOTSOCK, fmt::format("{} is not a socket (wrong --socket?)", path)};
       return Error{err, fmt::format("msgtapd not running (stale socket at {})", path)};
+    }
     if (err == EACCES || err == EPERM)
       return Error{err, fmt::format("permission denied on {}: run as root", path)};
     return Error{err, fmt::format("cannot connect to msgtapd at {}: {}", path, std::strerror(err))};

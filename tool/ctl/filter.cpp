@@ -46,7 +46,8 @@ int show(genl::Socket& sock, bool json) {
 }  // namespace
 
 void configure_filter(CLI::App& sub, Options& options) {
-  sub.add_flag("--json", options.json, "print JSON instead of text");
+  sub.add_flag("--json", options.json,
+               "print JSON instead of text (set and clear: the filter now in force)");
   sub.require_subcommand(0, 1);
 
   CLI::App* show = sub.add_subcommand("show", "Prints the filter in force (the default).");
@@ -106,7 +107,11 @@ int run_filter(const Options& options) {
     print_error(r.error().message);
     return kExitRuntime;
   }
-  std::fputs(filter.empty() ? "filter cleared\n" : filter_to_text(filter).c_str(), stdout);
+  // What is now in force, as `filter show` would print it.
+  if (options.json)
+    std::fputs((filter_to_json(filter).dump(2) + "\n").c_str(), stdout);
+  else
+    std::fputs(filter.empty() ? "filter cleared\n" : filter_to_text(filter).c_str(), stdout);
   return kExitOk;
 }
 

@@ -4,7 +4,10 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <iostream>
 #include <string>
 
 #include "ctl/ctl.h"
@@ -105,10 +108,21 @@ int run_main(int argc, char** argv) {
 }  // namespace msgtap::ctl
 
 int main(int argc, char** argv) {
+  int rc;
   try {
-    return msgtap::ctl::run_main(argc, argv);
+    rc = msgtap::ctl::run_main(argc, argv);
   } catch (const std::exception& e) {  // out of memory, or a bug
     msgtap::ctl::print_error(e.what());
-    return msgtap::ctl::kExitRuntime;
+    rc = msgtap::ctl::kExitRuntime;
   }
+  // `msgtapctl stats --json > snapshot.json` on a full disk must not pass
+  // for success with half a document written.
+  errno = 0;
+  std::cout.flush();
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) || !std::cout) {
+    msgtap::ctl::print_error(std::string("cannot write standard output: ") +
+                             (errno ? std::strerror(errno) : "write error"));
+    if (rc == msgtap::ctl::kExitOk) rc = msgtap::ctl::kExitRuntime;
+  }
+  return rc;
 }

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "common/control.h"
+#include "common/cli_checks.h"
 #include "ctl/ctl.h"
 #include "ctl/daemon_client.h"
 #include "ctl/queue_select.h"
@@ -60,7 +61,8 @@ int show_queue(const Options& options) {
 void configure_stats(CLI::App& sub, Options& options) {
   sub.add_flag("--json", options.json, "print JSON instead of text");
   sub.add_option("QUEUE", options.queue,
-                 "one queue: MSQID, or IPCNS:MSQID when the msqid is in several IPC namespaces");
+                 "one queue: MSQID, or IPCNS:MSQID when the msqid is in several IPC namespaces")
+      ->check(non_empty());
 }
 
 int run_stats(const Options& options) {

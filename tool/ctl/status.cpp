@@ -48,7 +48,10 @@ ordered_json to_json(const Status& s) {
   j["module_loaded"] = s.module_loaded;
   j["family_id"] = s.module_loaded ? ordered_json(s.family_id) : ordered_json(nullptr);
   ordered_json d;
-  d["running"] = s.daemon.has_value();
+  // A daemon that is up but could not answer (its sync with the kernel
+  // failed) is running; only "answered" says its numbers are here.
+  d["running"] = !s.daemon_down;
+  d["answered"] = s.daemon.has_value();
   d["socket"] = s.socket_path;
   if (!s.daemon_problem.empty()) d["problem"] = s.daemon_problem;
   if (s.daemon)

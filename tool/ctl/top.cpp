@@ -10,6 +10,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/cli_checks.h"
 #include "ctl/ctl.h"
 #include "ctl/daemon_client.h"
 #include "ctl/top_format.h"
@@ -32,6 +33,7 @@ void configure_top(CLI::App& sub, Options& options) {
   sub.add_flag("--json", options.json, "print one JSON document (a line) per refresh");
   sub.add_option("-d,--interval", options.interval_s, "seconds between refreshes")
       ->capture_default_str()
+      ->check(finite_number())
       ->check(CLI::Range(0.1, 3600.0));
   sub.add_option("-n,--iterations", options.iterations,
                  "stop after this many refreshes (default: run until interrupted)")

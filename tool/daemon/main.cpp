@@ -52,6 +52,7 @@
 #include <sstream>
 #include <string>
 
+#include "common/cli_checks.h"
 #include "common/control.h"
 #include "common/fd.h"
 #include "common/log.h"
@@ -875,6 +876,7 @@ Parsed parse_options(int argc, char** argv, bool reload) {
       ->capture_default_str();
   app.add_option("--interval", opt.interval_s, "seconds between JSON snapshots")
       ->capture_default_str()
+      ->check(finite_number())
       ->check(CLI::Range(0.01, 86400.0));
   app.add_option("--rcvbuf", opt.rcvbuf, "netlink receive buffer in bytes")
       ->capture_default_str()
@@ -883,6 +885,7 @@ Parsed parse_options(int argc, char** argv, bool reload) {
                  "seconds a removed queue (or one in a namespace no process is known in, idle "
                  "that long) is still shown before it is forgotten")
       ->capture_default_str()
+      ->check(finite_number())
       ->check(CLI::Range(0.0, 365.0 * 86400));
   app.add_flag("--restore,!--no-restore", opt.restore,
                "continue the per-queue numbers of the --json file if it is from this boot")

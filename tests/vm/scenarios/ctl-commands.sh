@@ -99,6 +99,7 @@ grep -q '^lost: nothing$' /tmp/out || fail "status does not say nothing was lost
 exits_with 0 "msgtapctl status --json" msgtapctl status --json
 json_doc /tmp/out
 grep -q '"running": true' /tmp/out || fail "status --json does not say msgtapd runs"
+grep -q '"answered": true' /tmp/out || fail "status --json does not say msgtapd answered"
 
 info "stats --json is exact"
 exits_with 0 "msgtapctl stats --json" msgtapctl stats --json

@@ -59,8 +59,15 @@ grep -qx 'exclude uid 0' /tmp/filter.txt || fail "filter show lacks the uid rule
 grep -qx 'include msqid 3' /tmp/filter.txt || fail "filter show lacks the msqid rule"
 msgtapctl filter show --json | grep -q '"failures_only": false' ||
 	fail "filter show --json: set replaces the whole filter"
+# --json on set and clear: the filter now in force, as show --json has it.
+msgtapctl filter --json set --msqid 7 >/tmp/set.json || fail "msgtapctl filter --json set failed"
+msgtapctl filter show --json >/tmp/show.json || fail "msgtapctl filter show --json failed"
+cmp /tmp/set.json /tmp/show.json || fail "filter --json set does not print the filter in force"
 msgtapctl filter clear || fail "msgtapctl filter clear failed"
 check_eq "filter after clear" "no filter" "$(msgtapctl filter)"
+msgtapctl filter --json clear >/tmp/clear.json || fail "msgtapctl filter --json clear failed"
+msgtapctl filter show --json >/tmp/show.json || fail "msgtapctl filter show --json failed"
+cmp /tmp/clear.json /tmp/show.json || fail "filter --json clear does not print the filter in force"
 
 info "errors"
 msgtapctl filter set --tgid abc 2>/tmp/err
