@@ -267,5 +267,24 @@ TEST(Json, AnyCommBytesGiveValidJson) {
   EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1);
 }
 
+// Every byte that can lead, followed by continuation bytes (0xf5..0xff
+// once went out raw as the start of a 3-byte sequence), and every
+// truncated sequence at the end of the name.
+TEST(Json, EveryLeadByteGivesValidJson) {
+  for (int lead = 0x80; lead <= 0xff; ++lead) {
+    for (const char* tail : {"\x80\x80\x80y", "\x80", ""}) {
+      std::string comm = "x";
+      comm += static_cast<char>(lead);
+      comm += tail;
+      stats::Aggregator agg;
+      agg.add_send(testing::make_event({.msqid = 1, .tgid = 7, .comm = comm.c_str()}));
+      const stats::Snapshot s = stats::make_snapshot(1, {}, {}, agg);
+      const std::string text = render_json(s, JsonStyle::line);
+      auto j = ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
+      ASSERT_FALSE(j.is_discarded()) << "lead 0x" << std::hex << lead << ": " << text;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace msgtap::exporter
