@@ -187,6 +187,7 @@ class Daemon {
   void expire_clients(Clock::time_point now);
   int epoll_timeout(Clock::time_point now) const;
   void begin_shutdown();
+  bool unregister_for_exit();
   Result<void> add_fd(int fd, uint64_t tag, uint32_t events);
 
   Options opt_;
@@ -410,8 +411,8 @@ int Daemon::run() {
     if (http_) http_->expire(now);
   }
 
-  // The last snapshot is written; leave. Events that arrive meanwhile are
-  // after it and are dropped.
+  // The last snapshot is written; leave. (On SIGTERM the last round has
+  // unregistered already; this is for the other ways out.)
   if (registered_) {
     if (auto r = sock_.call(MSGTAP_CMD_UNREGISTER, 2s); !r)
       log(Priority::warning, "{}; closing the socket unregisters as well", r.error().message);
@@ -446,6 +447,31 @@ void Daemon::read_netlink() {
       return;
     }
   }
+}
+
+// Unregisters for a clean exit, counting every batch that arrives until the
+// kernel's ack, then reads the kernel's counters once more: records still
+// queued were discarded as undeliverable, so the last document accounts for
+// every record (the next msgtapd continues from it). False when it could not
+// unregister; the caller then writes the round's snapshot as it is.
+bool Daemon::unregister_for_exit() {
+  if (!registered_) return false;
+  genl::Sink sink;
+  sink.message = [this](genl::Message& m) {
+    if (auto* batch = std::get_if<genl::EventBatch>(&m)) receiver_.on_batch(*batch);
+  };
+  sink.overrun = [this] { receiver_.on_overrun(); };
+  if (auto r = sock_.call(MSGTAP_CMD_UNREGISTER, 2s, sink); !r) {
+    log(Priority::warning, "{}; closing the socket unregisters as well", r.error().message);
+    return false;
+  }
+  registered_ = false;
+  log(Priority::info, "unregistered");
+  if (auto k = sock_.get_stats(2s, sink); k)
+    kernel_ = std::move(*k);
+  else
+    log(Priority::warning, "kernel counters after unregistering: {}", k.error().message);
+  return true;
 }
 
 void Daemon::handle(genl::Message& m) {
@@ -561,8 +587,17 @@ void Daemon::finish_round(bool ok) {
                              ? std::string("nothing lost")
                              : fmt::format("{} events lost", snap.loss.total())));
     } else if (id == kWaiterShutdown) {
-      write_json(*json_doc());
-      write_interval_exports(snap, prometheus_options);
+      // Batches the module delivered after this round's flush are counted
+      // too: unregister first (reading them), then take the last snapshot
+      // with the kernel's counters from after that.
+      if (ok && unregister_for_exit()) {
+        const stats::Snapshot last = snapshot();
+        write_json(exporter::render_json(last));
+        write_interval_exports(last, prometheus_options);
+      } else {
+        write_json(*json_doc());
+        write_interval_exports(snap, prometheus_options);
+      }
       written = true;
       final_ok_ = ok && last_json_error_.empty();
       quit_ = true;
