@@ -251,6 +251,20 @@ TEST_F(AtomicWrite, MissingDirectoryIsAnError) {
 namespace msgtap::exporter {
 namespace {
 
+// A reset between the rate base and now can leave a queue with more sends
+// but fewer bytes than the base: that queue gets no rate, not a wrapped one.
+TEST(Json, NoRateWhenBytesWentBack) {
+  stats::Aggregator agg;
+  for (int i = 0; i < 20; ++i) agg.add_send(testing::make_event({.msqid = 1, .msgsz = 8}));
+  stats::RateBase base;
+  base.timestamp = 1;
+  base.queues[{4026531839U, 1}] = {10, 1000, 0};  // 10 sends of 100 bytes
+  const stats::Snapshot s = stats::make_snapshot(11, {}, {}, agg, &base);
+  ASSERT_EQ(s.queues.size(), 1U);
+  EXPECT_EQ(s.queues[0].rates.interval_s, 0.0);
+  EXPECT_EQ(s.queues[0].rates.bytes_per_s, 0.0);
+}
+
 // A comm is whatever bytes prctl(PR_SET_NAME) was given: the document must
 // stay valid JSON, keeping valid UTF-8 and escaping the rest byte by byte.
 TEST(Json, AnyCommBytesGiveValidJson) {

@@ -544,21 +544,21 @@ void Daemon::finish_round(bool ok) {
   // A failed round still produces a document for the file, with the kernel
   // counters of the last good round; clients get the error instead.
   // Shared with the scrapes that render it piece by piece after this round.
-  const auto shared_snap = std::make_shared<const stats::Snapshot>(snapshot());
-  const stats::Snapshot& snap = *shared_snap;
+  // A reset replaces it for the waiters after it in this round.
+  auto shared_snap = std::make_shared<const stats::Snapshot>(snapshot());
   // The JSON document: rendered at most once a round, and only if the file
   // or a stats client takes it (with 10,000 queues it is megabytes).
   std::shared_ptr<const std::string> doc;
   const auto json_doc = [&]() -> const std::shared_ptr<const std::string>& {
-    if (!doc) doc = std::make_shared<const std::string>(exporter::render_json(snap));
+    if (!doc) doc = std::make_shared<const std::string>(exporter::render_json(*shared_snap));
     return doc;
   };
   // Scrapes get the page in pieces as they take it (with 10,000 queues it
   // is 73 MB); the textfile gets it whole (write_interval_exports).
   const exporter::PrometheusOptions prometheus_options{MSGTAP_VERSION, monotonic_ns()};
-  if (ok && snap.loss.total() > logged_loss_) {
-    logged_loss_ = snap.loss.total();
-    std::string line = exporter::render_loss(snap.loss);
+  if (ok && shared_snap->loss.total() > logged_loss_) {
+    logged_loss_ = shared_snap->loss.total();
+    std::string line = exporter::render_loss(shared_snap->loss);
     line.pop_back();  // the newline
     log(Priority::warning, "{}", line);
   }
@@ -571,6 +571,7 @@ void Daemon::finish_round(bool ok) {
 
   bool written = false;
   for (const WaiterId id : waiters) {
+    const stats::Snapshot& snap = *shared_snap;
     if (id == kWaiterJson) {
       json_queued_ = false;
       write_json(*json_doc());
@@ -615,12 +616,13 @@ void Daemon::finish_round(bool ok) {
         answer(id, json_doc());
       else if (clients_.at(id).cmd == control::Command::reset) {
         answer(id, reset_statistics());
-        // Later waiters of this round, and the file right now, see the reset;
+        // Later waiters of this round (the interval's file and exports,
+        // scrapes, stats clients), and the file right now, see the reset;
         // rates start from it, not from pre-reset counters.
-        const stats::Snapshot after = snapshot();
-        doc = std::make_shared<const std::string>(exporter::render_json(after));
+        shared_snap = std::make_shared<const stats::Snapshot>(snapshot());
+        doc = std::make_shared<const std::string>(exporter::render_json(*shared_snap));
         write_json(*doc);
-        rate_base_ = stats::make_rate_base(after);
+        rate_base_ = stats::make_rate_base(*shared_snap);
         have_rate_base_ = true;
       } else
         answer(id, status_document(snap));

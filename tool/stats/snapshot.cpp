@@ -35,7 +35,9 @@ Snapshot make_snapshot(double timestamp, const DaemonCounters& daemon,
     if (auto it = base->queues.find(key); it != base->queues.end()) was = it->second;
     // A reset since the base makes counters smaller: no rate for that one.
     const auto& now = stats->send;
-    if (now.sends_ok < was.sends_ok || now.sends_failed < was.sends_failed) continue;
+    if (now.sends_ok < was.sends_ok || now.sends_failed < was.sends_failed ||
+        now.bytes_ok < was.bytes_ok)
+      continue;
     row.rates.interval_s = dt;
     row.rates.sends_per_s = static_cast<double>(now.sends_ok - was.sends_ok) / dt;
     row.rates.bytes_per_s = static_cast<double>(now.bytes_ok - was.bytes_ok) / dt;
