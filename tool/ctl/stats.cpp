@@ -5,8 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
-#include "common/control.h"
 #include "common/cli_checks.h"
+#include "common/control.h"
 #include "ctl/ctl.h"
 #include "ctl/daemon_client.h"
 #include "ctl/queue_select.h"

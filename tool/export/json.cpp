@@ -192,11 +192,7 @@ class Writer {
   static size_t utf8_length(std::string_view s) {
     const auto b0 = static_cast<unsigned char>(s[0]);
     // 0xf5..0xff never start a sequence (they would encode past U+10FFFF).
-    const size_t n = b0 >= 0xf5   ? 0
-                     : b0 >= 0xf0 ? 4
-                     : b0 >= 0xe0 ? 3
-                     : b0 >= 0xc2 ? 2
-                                  : 0;
+    const size_t n = b0 >= 0xf5 ? 0 : b0 >= 0xf0 ? 4 : b0 >= 0xe0 ? 3 : b0 >= 0xc2 ? 2 : 0;
     if (n == 0 || s.size() < n) return 0;
     for (size_t k = 1; k < n; ++k)
       if ((static_cast<unsigned char>(s[k]) & 0xc0) != 0x80) return 0;
