@@ -29,6 +29,7 @@
 #include <net/genetlink.h>
 #include <net/net_namespace.h>
 #include <net/netlink.h>
+#include <net/sock.h>
 
 #include "compat.h"
 #include "filter.h"
@@ -37,6 +38,14 @@
 #include "ring.h"
 
 u32 msgtap_listener;
+/*
+ * The listener's socket, held while it is registered (under
+ * msgtap_deliver_lock). Delivery goes by port id, and a released socket
+ * gives its port up before the NETLINK_URELEASE notifier tells us: another
+ * socket, of any user, could bind that port meanwhile. Delivery stops as
+ * soon as this socket is dead instead of waiting for the notifier.
+ */
+static struct sock *msgtap_listener_sk;
 
 /* Serialises the consumer side: delivery, listener changes, discards. */
 static DEFINE_MUTEX(msgtap_deliver_lock);
@@ -73,6 +82,10 @@ static void msgtap_discard_orphans(void)
 static void msgtap_forget_listener(void)
 {
 	WRITE_ONCE(msgtap_listener, 0);
+	if (msgtap_listener_sk) {
+		sock_put(msgtap_listener_sk);
+		msgtap_listener_sk = NULL;
+	}
 	msgtap_discard_orphans();
 }
 
@@ -157,6 +170,12 @@ static int msgtap_deliver(void)
 		u64 tail, head = msgtap_ring_readable(r, &tail);
 
 		while (tail != head) {
+			if (sock_flag(msgtap_listener_sk, SOCK_DEAD)) {
+				pr_info("listener (port %u) is closing\n",
+					portid);
+				msgtap_forget_listener();
+				return -ENOTCONN;
+			}
 			err = msgtap_send_batch(r, &tail, head, portid);
 			if (err == -ECONNREFUSED) {
 				pr_info("listener (port %u) is gone\n", portid);
@@ -203,6 +222,8 @@ static int msgtap_cmd_register(struct sk_buff *skb, struct genl_info *info)
 	} else if (!msgtap_listener) {
 		/* Records queued for the old listener are not this one's. */
 		msgtap_discard_orphans();
+		msgtap_listener_sk = NETLINK_CB(skb).sk;
+		sock_hold(msgtap_listener_sk);
 		WRITE_ONCE(msgtap_listener, info->snd_portid);
 		pr_info("listener registered (port %u)\n", info->snd_portid);
 		queue_delayed_work(system_highpri_wq, &msgtap_drain,
