@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# Runs one command line of msgtapd or msgtapctl and checks its exit status
-# and what it printed (cmake -P).
+# Runs one command line (msgtapd, msgtapctl, msgtap-verify) and checks its
+# exit status and what it printed (cmake -P).
 # In: CMD ("|"-separated argv), EXPECT_RC, EXPECT_RE, and optionally
 # STDOUT_FILE (where standard output goes, e.g. /dev/full; then only
 # standard error is checked).
