@@ -140,6 +140,7 @@ daemon_stop() {
 	_status=$?
 	MSGTAPD_PID=
 	info "msgtapd stopped (status $_status)"
+	[ $_status -eq 0 ] || cat $MSGTAPD_LOG
 	return $_status
 }
 

@@ -223,6 +223,9 @@ class Daemon {
   bool stopping_ = false;
   bool quit_ = false;
   bool final_ok_ = false;
+  // SIGTERM's last round: its snapshot, and whether it synced with the kernel.
+  std::shared_ptr<const stats::Snapshot> final_snap_;
+  bool final_round_ok_ = false;
   uint64_t json_writes_ = 0;
   uint64_t json_errors_ = 0;
   std::string last_json_error_;
@@ -411,8 +414,18 @@ int Daemon::run() {
     if (http_) http_->expire(now);
   }
 
-  // The last snapshot is written; leave. (On SIGTERM the last round has
-  // unregistered already; this is for the other ways out.)
+  // SIGTERM's last round is done. Batches the module delivered after its
+  // flush are counted too: unregister first (reading them), then take the
+  // last snapshot with the kernel's counters from after that.
+  if (final_snap_) {
+    auto last = final_snap_;
+    if (final_round_ok_ && unregister_for_exit())
+      last = std::make_shared<const stats::Snapshot>(snapshot());
+    write_json(exporter::render_json(*last));
+    write_interval_exports(*last, exporter::PrometheusOptions{MSGTAP_VERSION, monotonic_ns()});
+    final_ok_ = final_round_ok_ && last_json_error_.empty();
+  }
+  // The other ways out (a second signal, a lost registration).
   if (registered_) {
     if (auto r = sock_.call(MSGTAP_CMD_UNREGISTER, 2s); !r)
       log(Priority::warning, "{}; closing the socket unregisters as well", r.error().message);
@@ -588,19 +601,12 @@ void Daemon::finish_round(bool ok) {
                              ? std::string("nothing lost")
                              : fmt::format("{} events lost", snap.loss.total())));
     } else if (id == kWaiterShutdown) {
-      // Batches the module delivered after this round's flush are counted
-      // too: unregister first (reading them), then take the last snapshot
-      // with the kernel's counters from after that.
-      if (ok && unregister_for_exit()) {
-        const stats::Snapshot last = snapshot();
-        write_json(exporter::render_json(last));
-        write_interval_exports(last, prometheus_options);
-      } else {
-        write_json(*json_doc());
-        write_interval_exports(snap, prometheus_options);
-      }
+      // The last document is written once the loop has ended (run()): this
+      // may run inside a read of the netlink socket, which unregistering
+      // reads as well.
+      final_snap_ = shared_snap;
+      final_round_ok_ = ok;
       written = true;
-      final_ok_ = ok && last_json_error_.empty();
       quit_ = true;
     } else if (HttpServer::owns(id)) {
       if (ok) {
