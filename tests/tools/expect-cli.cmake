@@ -5,6 +5,11 @@
 # STDOUT_FILE (where standard output goes, e.g. /dev/full; then only
 # standard error is checked).
 string(REPLACE "|" ";" cmd "${CMD}")
+# Only a device: a slip in the arguments (an empty one dropped) once made
+# this a program's path, which OUTPUT_FILE then truncated.
+if(STDOUT_FILE AND NOT STDOUT_FILE MATCHES "^/dev/")
+  message(FATAL_ERROR "STDOUT_FILE=${STDOUT_FILE}: must be a device such as /dev/full")
+endif()
 if(STDOUT_FILE)
   execute_process(COMMAND ${cmd} RESULT_VARIABLE rc OUTPUT_FILE ${STDOUT_FILE}
                   ERROR_VARIABLE err)
