@@ -170,13 +170,11 @@ static int msgtap_deliver(void)
 		u64 tail, head = msgtap_ring_readable(r, &tail);
 
 		while (tail != head) {
-			if (sock_flag(msgtap_listener_sk, SOCK_DEAD)) {
-				pr_info("listener (port %u) is closing\n",
-					portid);
-				msgtap_forget_listener();
-				return -ENOTCONN;
-			}
-			err = msgtap_send_batch(r, &tail, head, portid);
+			/* A closing socket may have given its port up already:
+			 * it is gone (see msgtap_listener_sk). */
+			err = sock_flag(msgtap_listener_sk, SOCK_DEAD) ?
+				      -ECONNREFUSED :
+				      msgtap_send_batch(r, &tail, head, portid);
 			if (err == -ECONNREFUSED) {
 				pr_info("listener (port %u) is gone\n", portid);
 				msgtap_forget_listener();
