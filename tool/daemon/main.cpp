@@ -187,7 +187,7 @@ class Daemon {
   void expire_clients(Clock::time_point now);
   int epoll_timeout(Clock::time_point now) const;
   void begin_shutdown();
-  bool unregister_for_exit();
+  bool unregister();
   Result<void> add_fd(int fd, uint64_t tag, uint32_t events);
 
   Options opt_;
@@ -419,19 +419,20 @@ int Daemon::run() {
   // last snapshot with the kernel's counters from after that.
   if (final_snap_) {
     auto last = final_snap_;
-    if (final_round_ok_ && unregister_for_exit())
+    if (final_round_ok_ && unregister()) {
+      // What was still queued is now drop_undeliverable: with the counters
+      // from after the unregister, the document accounts for every record.
+      if (auto k = sock_.get_stats(2s); k)
+        kernel_ = std::move(*k);
+      else
+        log(Priority::warning, "kernel counters after unregistering: {}", k.error().message);
       last = std::make_shared<const stats::Snapshot>(snapshot());
+    }
     write_json(exporter::render_json(*last));
     write_interval_exports(*last, exporter::PrometheusOptions{MSGTAP_VERSION, monotonic_ns()});
     final_ok_ = final_round_ok_ && last_json_error_.empty();
   }
-  // The other ways out (a second signal, a lost registration).
-  if (registered_) {
-    if (auto r = sock_.call(MSGTAP_CMD_UNREGISTER, 2s); !r)
-      log(Priority::warning, "{}; closing the socket unregisters as well", r.error().message);
-    else
-      log(Priority::info, "unregistered");
-  }
+  unregister();  // the other ways out: a second signal, a failed last round
   listener_.reset();
   ::unlink(opt_.socket_path.c_str());
   log(Priority::info, "exiting");
@@ -462,13 +463,12 @@ void Daemon::read_netlink() {
   }
 }
 
-// Unregisters for a clean exit, counting every batch that arrives until the
-// kernel's ack, then reads the kernel's counters once more: records still
-// queued were discarded as undeliverable, so the last document accounts for
-// every record (the next msgtapd continues from it). False when it could not
-// unregister; the caller then writes the round's snapshot as it is.
-bool Daemon::unregister_for_exit() {
+// Unregisters, once (closing the socket unregisters as well), counting
+// every batch that arrives until the kernel's ack. False when this process
+// was not registered or the call failed.
+bool Daemon::unregister() {
   if (!registered_) return false;
+  registered_ = false;
   genl::Sink sink;
   sink.message = [this](genl::Message& m) {
     if (auto* batch = std::get_if<genl::EventBatch>(&m)) receiver_.on_batch(*batch);
@@ -478,12 +478,7 @@ bool Daemon::unregister_for_exit() {
     log(Priority::warning, "{}; closing the socket unregisters as well", r.error().message);
     return false;
   }
-  registered_ = false;
   log(Priority::info, "unregistered");
-  if (auto k = sock_.get_stats(2s, sink); k)
-    kernel_ = std::move(*k);
-  else
-    log(Priority::warning, "kernel counters after unregistering: {}", k.error().message);
   return true;
 }
 
