@@ -223,13 +223,87 @@ TEST(Aggregator, RetiredQueuesKeepTheTotalsAndResetForgetsAll) {
   EXPECT_EQ(agg.retired(), RetiredTotals{});
 }
 
+// Rows are bounded (msgtapd --max-queues): ids that name no queue get a
+// small share, and calls of queues without a row go to their namespace's
+// fold row, or to namespace 0's once even that does not fit. Every call is
+// still counted once.
+TEST(Aggregator, RowsAreBoundedAndTheRestFolded) {
+  constexpr uint32_t kThirdNs = 4026532300U;
+  Aggregator agg;
+  agg.set_limits({.max_queues = 8, .max_stray = 2});
+  const auto known = [](uint32_t ns, int32_t id) {
+    return make_event({.ipc_ns = ns, .msqid = id, .flags = MSGTAP_EVF_QUEUE_KNOWN});
+  };
+  const auto stray = [](int32_t id) { return make_event({.msqid = id, .result = -EINVAL}); };
+  const auto failed_sum = [&] {
+    uint64_t n = 0;
+    for (const auto& [k, q] : agg.queues()) n += q->send.sends_failed;
+    return n;
+  };
+  agg.add_send(known(kInitNs, 1));
+  for (int32_t id = 100; id < 110; ++id) agg.add_send(stray(id));
+  agg.add_send(stray(105));  // the same id again: folded again, not cached
+  EXPECT_EQ(agg.stray_rows(), 2U);
+  EXPECT_EQ(agg.folded_sends(), 9U);
+  ASSERT_EQ(agg.queues().size(), 4U);  // 1, 100, 101 and the fold row
+  EXPECT_EQ(agg.queues().at({kInitNs, kFoldMsqid})->send.errors.at(EINVAL), 9U);
+  EXPECT_EQ(failed_sum(), 11U);
+
+  // Id 100 names a queue after all: no longer stray, and 110 gets a row.
+  agg.add_send(known(kInitNs, 100));
+  EXPECT_EQ(agg.stray_rows(), 1U);
+  agg.add_send(stray(110));
+  EXPECT_EQ(agg.stray_rows(), 2U);
+  EXPECT_EQ(agg.queues().size(), 5U);
+
+  // Real queues fill the rest; the next one is folded.
+  for (int32_t id = 200; id < 204; ++id) agg.add_send(known(kInitNs, id));
+  EXPECT_EQ(agg.queues().size(), 8U);
+  EXPECT_FALSE(agg.queues().contains({kInitNs, 203}));
+  EXPECT_EQ(agg.folded_sends(), 10U);
+  // A call naming -1 itself is that row's own.
+  agg.add_send(stray(kFoldMsqid));
+  EXPECT_EQ(agg.folded_sends(), 10U);
+  EXPECT_EQ(agg.queues().at({kInitNs, kFoldMsqid})->send.sends_failed, 10U);
+
+  // Other namespaces have no fold row and no room for one: namespace 0's,
+  // one row beyond the limit, takes them all.
+  agg.add_send(known(kOtherNs, 1));
+  agg.add_send(known(kThirdNs, 1));
+  agg.add_send(make_event({.ipc_ns = kThirdNs, .msqid = 2, .result = -EINVAL}));
+  EXPECT_EQ(agg.queues().size(), 9U);
+  EXPECT_EQ(agg.queues().at({0, kFoldMsqid})->send.sends_ok, 2U);
+  EXPECT_EQ(agg.queues().at({0, kFoldMsqid})->send.sends_failed, 1U);
+  EXPECT_EQ(agg.folded_sends(), 13U);
+
+  // Retiring a stray row and another makes room for a stray one.
+  agg.retire_if(
+      [](const QueueKey& k, const QueueStats&) { return k.msqid == 101 || k.msqid == 202; });
+  EXPECT_EQ(agg.stray_rows(), 1U);
+  agg.add_send(stray(111));
+  EXPECT_TRUE(agg.queues().contains({kInitNs, 111}));
+  EXPECT_EQ(agg.stray_rows(), 2U);
+
+  // A restore counts the stray rows it brings and keeps the folded count.
+  std::map<QueueKey, QueueStats> saved;
+  for (const auto& [k, q] : agg.queues()) saved.emplace(k, *q);
+  Aggregator again;
+  again.restore(std::move(saved), agg.retired(), agg.folded_sends());
+  EXPECT_EQ(again.stray_rows(), 2U);
+  EXPECT_EQ(again.folded_sends(), 13U);
+
+  agg.reset();
+  EXPECT_EQ(agg.stray_rows(), 0U);
+  EXPECT_EQ(agg.folded_sends(), 0U);
+}
+
 // Records find their queue through a hash index beside the sorted map: it
 // must follow restores, retirements and resets.
 TEST(Aggregator, LookupFollowsRestoreRetireAndReset) {
   Aggregator agg;
   QueueStats saved;
   saved.send.sends_ok = 5;
-  agg.restore({{{kInitNs, 1}, saved}, {{kOtherNs, 1}, saved}}, {});
+  agg.restore({{{kInitNs, 1}, saved}, {{kOtherNs, 1}, saved}}, {}, 0);
   EXPECT_EQ(agg.edit({kOtherNs, 1}).send.sends_ok, 5U);
   agg.add_send(make_event({.msqid = 1}));
   agg.add_send(make_event({.ipc_ns = kOtherNs, .msqid = 1}));

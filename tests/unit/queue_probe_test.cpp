@@ -39,7 +39,7 @@ TEST(QueueProber, DepthOfAQueueThenItsRemoval) {
   ASSERT_EQ(prober.home_ns(), own_ns());
   stats::Aggregator agg;
   const stats::QueueKey key{own_ns(), q};
-  agg.restore({{key, {}}}, {});
+  agg.restore({{key, {}}}, {}, 0);
   const auto queue = [&]() -> const stats::QueueStats& { return *agg.queues().at(key); };
   prober.probe(agg, 1000.0);
   EXPECT_EQ(queue().live.state, stats::QueueLive::State::present) << queue().live.note;
@@ -92,7 +92,7 @@ TEST(QueueProber, QueuesOfAnotherNamespaceThroughASender) {
   const auto ns = static_cast<uint32_t>(got[1]);
   stats::Aggregator agg;
   const stats::QueueKey key{ns, static_cast<int32_t>(got[0])};
-  agg.restore({{key, {}}}, {});
+  agg.restore({{key, {}}}, {}, 0);
   const auto theirs = [&]() -> const stats::QueueStats& { return *agg.queues().at(key); };
   QueueProber prober;
 

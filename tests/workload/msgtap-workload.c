@@ -33,6 +33,8 @@
  *   flood     N children sending flat out, each to its own queue
  *   identity  a queue with a fixed key, owner and mode set with IPC_SET,
  *             sent to by root and by its new owner
+ *   stray     N sends, each to another made-up id that names no queue
+ *             (EINVAL): in the truth as a count, not as queues
  * --ready and --go let a test act at the interesting moment: the workload
  * writes the ready file (its pid, IPC namespace and main queue) once set up,
  * then waits for the go file before it goes on.
@@ -105,9 +107,9 @@ static uint32_t rng_state;
 static unsigned long seed = 1;
 
 enum mode { MODE_MIX, MODE_SIMPLE, MODE_BLOCKED, MODE_FLOOD, MODE_IDENTITY,
-	    MODE_HOLD };
+	    MODE_HOLD, MODE_STRAY };
 static const char *const mode_names[] = { "mix", "simple", "blocked", "flood",
-					  "identity", "hold" };
+					  "identity", "hold", "stray" };
 enum then { THEN_DRAIN, THEN_RMID, THEN_SIGNAL, THEN_STOPCONT };
 static const char *const then_names[] = { "drain", "rmid", "signal",
 					  "stopcont" };
@@ -953,6 +955,41 @@ static void mode_hold(int count)
 	free(m);
 }
 
+/*
+ * N sends, each to its own id that names no queue, from --key on (16M by
+ * default): each must fail with EINVAL. An id that does name a queue
+ * (msgctl finds it) is passed over.
+ */
+static void mode_stray(int count, long long first)
+{
+	struct msgbuf_any *m = msg_alloc();
+	struct msqid_ds ds;
+	long long id = first;
+	int einval = 0;
+
+	m->mtype = 1;
+	for (int i = 0; i < count; i++, id++) {
+		struct send_rec r;
+
+		while (id <= INT32_MAX && msgctl((int)id, IPC_STAT, &ds) == 0)
+			id++;
+		if (id > INT32_MAX) {
+			deviation("stray: no made-up ids left below INT32_MAX");
+			break;
+		}
+		r = send_raw((int)id, m, 10, IPC_NOWAIT);
+		if (r.err == EINVAL)
+			einval++;
+		else
+			deviation("stray: msqid %lld: expected EINVAL, got %s", id,
+				  r.err ? errno_name(r.err) : "success");
+	}
+	snprintf(truth_extra, sizeof(truth_extra),
+		 " \"stray\": {\"sends\": %d, \"einval\": %d, \"first\": %lld, \"last\": %lld},\n",
+		 count, einval, first, id - 1);
+	free(m);
+}
+
 static int write_truth(const char *path)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
@@ -1033,6 +1070,10 @@ static void usage(FILE *out)
 		"  --mode hold [--count N]\n"
 		"                  leave N messages of 100 bytes (default 10) in a new\n"
 		"                  queue until --go, then remove it\n"
+		"  --mode stray [--count N] [--key FIRST]\n"
+		"                  N sends (default 1000), each to another id from FIRST\n"
+		"                  (default 16777216) on that names no queue (EINVAL);\n"
+		"                  the truth counts them under \"stray\", not as queues\n"
 		"  --ready FILE    once set up, write 'pid=P ipc_ns=N msqid=Q' to FILE\n"
 		"  --go FILE       then wait until FILE exists before going on\n"
 		"  --linger FILE   at the end, wait until FILE exists before exiting\n"
@@ -1226,6 +1267,9 @@ int main(int argc, char **argv)
 		break;
 	case MODE_HOLD:
 		mode_hold(count < 0 ? 10 : count);
+		break;
+	case MODE_STRAY:
+		mode_stray(count < 0 ? 1000 : count, have_key ? key : 1 << 24);
 		break;
 	case MODE_IDENTITY:
 		if (!have_key) {

@@ -95,6 +95,7 @@ struct Options {
   double interval_s = 10;
   int rcvbuf = genl::kDefaultRcvbuf;
   double retire_after_s = 300;
+  uint64_t max_queues = stats::QueueLimits{}.max_queues;
   bool restore = true;
   std::string metrics_listen = "127.0.0.1:9464";
   std::optional<ListenAddress> metrics_address;  // parsed metrics_listen; none: no server
@@ -211,6 +212,7 @@ class Daemon {
   genl::KernelStats kernel_;  // from the last completed round
   uint64_t socket_drops_ = 0;
   uint64_t logged_loss_ = 0;
+  uint64_t logged_folded_ = 0;
 
   UniqueFd epoll_, signal_, timer_, listener_;
   std::optional<HttpServer> http_;  // /metrics, unless --metrics-listen none
@@ -243,6 +245,7 @@ Result<void> Daemon::add_fd(int fd, uint64_t tag, uint32_t events) {
 
 Result<void> Daemon::start() {
   boot_id_ = read_boot_id();
+  aggregator_.set_limits(stats::QueueLimits::with_max(opt_.max_queues));
   restore_state();
   genl::Sink sink{[this](genl::Message& m) { handle(m); }, [this] { receiver_.on_overrun(); }};
   auto reg = sock_.call(MSGTAP_CMD_REGISTER, kBlockingCallTimeout, sink);
@@ -347,7 +350,8 @@ void Daemon::restore_state() {
   for (const auto& row : snap->queues) queues.emplace(row.key, *row.stats);
   log(Priority::info, "continuing from {} (written {:.0f} s ago): {} queues", opt_.json_path,
       unix_now() - snap->timestamp, queues.size());
-  aggregator_.restore(std::move(queues), snap->retired);
+  aggregator_.restore(std::move(queues), snap->retired, snap->folded.sends);
+  logged_folded_ = snap->folded.sends;
   if (snap->stats_since > 0) stats_since_ = snap->stats_since;
 }
 
@@ -570,6 +574,15 @@ void Daemon::finish_round(bool ok) {
     line.pop_back();  // the newline
     log(Priority::warning, "{}", line);
   }
+  if (ok && shared_snap->folded.sends > logged_folded_) {
+    const stats::Folded& f = shared_snap->folded;
+    log(Priority::warning,
+        "{} more calls counted under msqid {}: {} queues have rows ({} of them for ids that "
+        "named no queue, of at most {}); raise --max-queues ({}) to keep more apart",
+        f.sends - logged_folded_, stats::kFoldMsqid, shared_snap->queues.size(), f.stray_rows,
+        f.max_stray, f.max_queues);
+    logged_folded_ = f.sends;
+  }
 
   // Without the family, or without our registration, this process can never
   // receive events again: exit so that a restart (systemd Restart=) finds the
@@ -648,6 +661,7 @@ std::string Daemon::status_document(const stats::Snapshot& snap) const {
   d["json"] = opt_.json_path;
   d["interval_s"] = opt_.interval_s;
   d["retire_after_s"] = opt_.retire_after_s;
+  d["max_queues"] = opt_.max_queues;
   d["ipc_ns"] = prober_.home_ns();
   d["queue_probe_error"] = prober_.last_error();
   d["rcvbuf"] = sock_.rcvbuf();
@@ -695,6 +709,7 @@ std::string Daemon::reset_statistics() {
   j["reset"] = std::move(r);
   j["previous_stats_since"] = stats_since_;
   aggregator_.reset();
+  logged_folded_ = 0;
   stats_since_ = unix_now();
   j["stats_since"] = stats_since_;
   log(Priority::info, "statistics reset: {} queues, {} sends and {} failures forgotten",
@@ -774,6 +789,7 @@ void Daemon::reload() {
   n.metrics_address = opt_.metrics_address;
   const bool new_interval = n.interval_s != opt_.interval_s;
   opt_ = std::move(n);
+  aggregator_.set_limits(stats::QueueLimits::with_max(opt_.max_queues));
   if (new_interval) {
     if (auto r = arm_timer(); !r) log(Priority::err, "{}", r.error().message);
     have_rate_base_ = false;  // the next interval starts the rates anew
@@ -925,6 +941,13 @@ Parsed parse_options(int argc, char** argv, bool reload) {
       ->capture_default_str()
       ->check(finite_number())
       ->check(CLI::Range(0.0, 365.0 * 86400));
+  app.add_option("--max-queues", opt.max_queues,
+                 "queues kept apart, each with its own statistics (about 1 KB each); a sixteenth "
+                 "of them at most for ids that named no queue (made up, or stale). Calls of "
+                 "further queues are counted under msqid -1 of their IPC namespace, and as "
+                 "folded")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 24));
   app.add_flag("--restore,!--no-restore", opt.restore,
                "continue the per-queue numbers of the --json file if it is from this boot")
       ->capture_default_str();

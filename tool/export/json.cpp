@@ -491,6 +491,13 @@ Result<stats::Snapshot> snapshot_from_json(const ordered_json& j) {
     s.retired.sends_ok = get<uint64_t>(r, "sends_ok");
     s.retired.bytes_ok = get<uint64_t>(r, "bytes_ok");
     s.retired.sends_failed = get<uint64_t>(r, "sends_failed");
+    // A document from before --max-queues has no "folded": nothing was.
+    if (auto f = j.find("folded"); f != j.end()) {
+      s.folded.sends = get<uint64_t>(*f, "sends");
+      s.folded.max_queues = get<uint64_t>(*f, "max_queues");
+      s.folded.max_stray = get<uint64_t>(*f, "max_stray_ids");
+      s.folded.stray_rows = get<uint64_t>(*f, "stray_rows");
+    }
     return s;
   } catch (const std::exception& e) {
     return bad_document(e);
@@ -533,6 +540,14 @@ std::string render_json(const stats::Snapshot& s, JsonStyle style) {
   w.field("sends_ok", s.retired.sends_ok);
   w.field("bytes_ok", s.retired.bytes_ok);
   w.field("sends_failed", s.retired.sends_failed);
+  w.close('}');
+  if (lines) w.newline();
+  w.key("folded");
+  w.open('{');
+  w.field("sends", s.folded.sends);
+  w.field("max_queues", s.folded.max_queues);
+  w.field("max_stray_ids", s.folded.max_stray);
+  w.field("stray_rows", s.folded.stray_rows);
   w.close('}');
   if (lines) w.newline();
   w.close('}');

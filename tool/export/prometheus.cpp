@@ -463,6 +463,14 @@ void global_families(Writer& w, const stats::Snapshot& snap, const PrometheusOpt
            "Bytes of successful msgsnd() calls on retired queues.", r.bytes_ok);
   w.single("msgtap_retired_send_failures_total", "counter",
            "Failed msgsnd() calls on retired queues.", r.sends_failed);
+  w.single("msgtap_folded_sends_total", "counter",
+           "msgsnd() calls counted under msqid=\"-1\" of their namespace (or of ipc_ns=\"0\") "
+           "because msgtapd kept --max-queues rows, or its share of rows for ids that named no "
+           "queue, already.",
+           snap.folded.sends);
+  w.single("msgtap_max_queues", "gauge",
+           "Queues msgtapd keeps apart (--max-queues); calls of further queues are folded.",
+           snap.folded.max_queues);
 }
 
 // Length of the valid UTF-8 sequence at the start of @s, 0 if it is not one.

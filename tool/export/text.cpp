@@ -173,7 +173,7 @@ std::string render_queues(const stats::Snapshot& snapshot, const Clocks& now) {
   // LAST is two words ("3s ago") and STATE the last column: both left-aligned.
   std::string out = layout(rows, 13);
   if (snapshot.queues.empty()) out += "(no msgsnd() calls seen yet)\n";
-  return out;
+  return out + render_folded(snapshot.folded);
 }
 
 std::string render_queue_detail(const stats::Snapshot& snapshot, const stats::QueueRow& row,
@@ -187,6 +187,9 @@ std::string render_queue_detail(const stats::Snapshot& snapshot, const stats::Qu
 
   out += fmt::format("queue {}:{} (IPC namespace {}, msqid {})\n", row.key.ipc_ns, row.key.msqid,
                      row.key.ipc_ns, row.key.msqid);
+  if (row.key.msqid == stats::kFoldMsqid && snapshot.folded.sends != 0)
+    out += "  also the calls of queues msgtapd had no row left for:\n  " +
+           render_folded(snapshot.folded);
   if (q.identity.known) {
     line("key", q.identity.key == 0 ? key_text(0) + " (IPC_PRIVATE)" : key_text(q.identity.key));
     line("owner", fmt::format("uid {}, gid {}, mode {:04o}", q.identity.uid, q.identity.gid,
@@ -293,7 +296,15 @@ std::string render_queue_table(const stats::Snapshot& snapshot) {
     out += line + "\n";
   }
   if (snapshot.queues.empty()) out += "(no msgsnd() calls seen yet)\n";
-  return out;
+  return out + render_folded(snapshot.folded);
+}
+
+std::string render_folded(const stats::Folded& f) {
+  if (f.sends == 0) return {};
+  return fmt::format(
+      "folded: {} calls of queues without a row of their own are counted under msqid {} "
+      "(msgtapd --max-queues {}, of them {} for ids that named no queue)\n",
+      f.sends, stats::kFoldMsqid, f.max_queues, f.max_stray);
 }
 
 std::string render_loss(const stats::Loss& l) {

@@ -35,6 +35,9 @@ std::string render_queue_detail(const stats::Snapshot& snapshot, const stats::Qu
 
 // "lost: nothing", or every loss counter by name with the total.
 std::string render_loss(const stats::Loss& loss);
+// One line on the calls counted under a fold row (stats::kFoldMsqid), or
+// nothing if there were none.
+std::string render_folded(const stats::Folded& folded);
 // A section naming every loss counter, one a line, saying "nothing lost"
 // when that is so.
 std::string render_loss_detail(const stats::Loss& loss);

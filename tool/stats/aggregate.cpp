@@ -148,26 +148,57 @@ void QueueStats::seen(uint64_t ts_ns) {
   if (ts_ns > last_seen_ns) last_seen_ns = ts_ns;
 }
 
+bool QueueLimits::stray(const QueueKey& key, const QueueStats& q) {
+  return key.msqid != kFoldMsqid && !q.identity.known && q.send.sends_ok == 0;
+}
+
+SharedQueueStats* Aggregator::insert(const QueueKey& key) {
+  auto it = queues_.lower_bound(key);
+  if (it == queues_.end() || it->first != key)
+    it = queues_.emplace_hint(it, key, SharedQueueStats(std::make_shared<QueueStats>()));
+  // Empty, the row is stray until its first record says otherwise.
+  stray_rows_ += QueueLimits::stray(key, *it->second);
+  // std::map nodes stay put until erased.
+  return index_.insert_or_assign(key, &it->second).first->second;
+}
+
+SharedQueueStats* Aggregator::row_for(const QueueKey& key, const msgtap_send_event& ev,
+                                      bool* folded) {
+  if (auto slot = index_.find(key); slot != index_.end()) return slot->second;
+  // A new queue. A call that failed without finding a queue makes a stray row.
+  const bool stray =
+      key.msqid != kFoldMsqid && !(ev.flags & MSGTAP_EVF_QUEUE_KNOWN) && ev.result != 0;
+  if (queues_.size() < limits_.max_queues && (!stray || stray_rows_ < limits_.max_stray))
+    return insert(key);
+  *folded = true;
+  ++folded_sends_;
+  QueueKey fold{key.ipc_ns, kFoldMsqid};
+  if (auto slot = index_.find(fold); slot != index_.end()) return slot->second;
+  // Beyond the limit by one row at most, whatever the number of namespaces.
+  if (queues_.size() >= limits_.max_queues) fold.ipc_ns = 0;
+  if (auto slot = index_.find(fold); slot != index_.end()) return slot->second;
+  return insert(fold);
+}
+
 void Aggregator::add_send(const msgtap_send_event& ev) {
   const QueueKey key{ev.ipc_ns, ev.msqid};
-  if (!last_ || !(key == last_key_)) {
-    auto slot = index_.find(key);
-    if (slot == index_.end()) {
-      // A new queue (or one whose index entry failed to allocate).
-      auto it = queues_.lower_bound(key);
-      if (it == queues_.end() || it->first != key)
-        it = queues_.emplace_hint(it, key, SharedQueueStats(std::make_shared<QueueStats>()));
-      slot = index_.emplace(key, &it->second).first;  // std::map nodes stay put until erased
-    }
-    last_ = slot->second;
+  SharedQueueStats* row = last_;
+  bool folded = false;
+  if (!row || !(key == last_key_)) {
+    row = row_for(key, ev, &folded);
+    // A folded record is counted again on the next one of its queue.
+    last_ = folded ? nullptr : row;
     last_key_ = key;
   }
-  QueueStats& q = last_->writable();
+  QueueStats& q = row->writable();
+  // stray_rows_ counts the rows that are stray; this record may end that.
+  const bool was_stray = !folded && QueueLimits::stray(key, q);
   q.send.add(ev);
   q.seen(ev.ts_ns);
   q.last_tgid = ev.tgid;
   if (ev.flags & MSGTAP_EVF_QUEUE_KNOWN)
     q.identity = QueueIdentity{true, ev.key, ev.q_uid, ev.q_gid, ev.q_mode};
+  if (was_stray && !QueueLimits::stray(key, q)) --stray_rows_;
 }
 
 size_t Aggregator::retire_if(
@@ -178,6 +209,7 @@ size_t Aggregator::retire_if(
     if (!retire(kv.first, q)) return false;
     index_.erase(kv.first);
     ++retired_.queues;
+    stray_rows_ -= QueueLimits::stray(kv.first, q);
     retired_.sends_ok += q.send.sends_ok;
     retired_.bytes_ok += q.send.bytes_ok;
     retired_.sends_failed += q.send.sends_failed;
@@ -190,18 +222,25 @@ void Aggregator::reset() {
   queues_.clear();
   index_.clear();
   retired_ = {};
+  folded_sends_ = 0;
+  stray_rows_ = 0;
 }
 
-void Aggregator::restore(std::map<QueueKey, QueueStats> queues, RetiredTotals retired) {
+void Aggregator::restore(std::map<QueueKey, QueueStats> queues, RetiredTotals retired,
+                         uint64_t folded_sends) {
   last_ = nullptr;
   queues_.clear();
   index_.clear();
-  for (auto& [key, q] : queues)
+  stray_rows_ = 0;
+  for (auto& [key, q] : queues) {
+    stray_rows_ += QueueLimits::stray(key, q);
     index_[key] = &queues_
                        .emplace_hint(queues_.end(), key,
                                      SharedQueueStats(std::make_shared<QueueStats>(std::move(q))))
                        ->second;
+  }
   retired_ = retired;
+  folded_sends_ = folded_sends;
 }
 
 }  // namespace msgtap::stats

@@ -156,6 +156,28 @@ std::string errno_name(int err);
 // The reverse of errno_name(); 0 for a string that is neither.
 int errno_from_name(std::string_view name);
 
+// How many rows the aggregator keeps apart (msgtapd --max-queues). Memory,
+// the work of each round and the /metrics page grow with rows, and an id that
+// names no queue costs a sender nothing to make up: without a bound, any user
+// could grow msgtapd by a row (about 1 KB) per made-up id.
+struct QueueLimits {
+  size_t max_queues = 32768;  // a whole namespace at the default msgmni (32000)
+  // Of those, rows of stray ids (QueueLimits::stray()).
+  size_t max_stray = 32768 / 16;
+
+  static QueueLimits with_max(size_t max_queues) { return {max_queues, max_queues / 16}; }
+  // A row is stray while its id has named no queue: every call failed and
+  // none found a queue there (a made-up id, or a stale one msgtapd did not see
+  // in use). The fold rows are not stray.
+  static bool stray(const QueueKey& key, const QueueStats& q);
+};
+
+// The msqid of the rows that count the calls of queues without a row of
+// their own: one per IPC namespace, and one in namespace 0 (no namespace has
+// inode 0) once even that row does not fit. No queue has a negative id; a
+// call naming msqid -1 itself, which fails with EINVAL, is counted there too.
+inline constexpr int32_t kFoldMsqid = -1;
+
 // What retired queues had counted, so that totals over all queues stay
 // exact after their rows are gone.
 struct RetiredTotals {
@@ -202,6 +224,15 @@ class Aggregator {
 
   void add_send(const msgtap_send_event& ev);
 
+  // Applies to rows made from now on; rows already kept stay.
+  void set_limits(const QueueLimits& limits) { limits_ = limits; }
+  const QueueLimits& limits() const { return limits_; }
+  // Records counted under a fold row (kFoldMsqid) instead of their queue's,
+  // because the queue had no row and the limits allowed none.
+  uint64_t folded_sends() const { return folded_sends_; }
+  // Rows of stray ids (QueueLimits::stray) among queues().
+  size_t stray_rows() const { return stray_rows_; }
+
   // Sorted by (ipc_ns, msqid).
   const Queues& queues() const { return queues_; }
   const RetiredTotals& retired() const { return retired_; }
@@ -215,19 +246,29 @@ class Aggregator {
   // numbers to retired(), and returns how many.
   size_t retire_if(const std::function<bool(const QueueKey&, const QueueStats&)>& retire);
 
-  // Forgets every queue and the retired totals (msgtapctl reset).
+  // Forgets every queue, the retired totals and the folded count (msgtapctl
+  // reset).
   void reset();
 
-  // Restoring the state a previous msgtapd saved.
-  void restore(std::map<QueueKey, QueueStats> queues, RetiredTotals retired);
+  // Restoring the state a previous msgtapd saved: all of its rows, even
+  // beyond the limits (new rows wait until retired ones make room).
+  void restore(std::map<QueueKey, QueueStats> queues, RetiredTotals retired, uint64_t folded_sends);
 
  private:
+  // The row that counts @ev: its queue's, made if the limits allow, else
+  // a fold row. Null for a fold, which the lookup cache must not remember.
+  SharedQueueStats* row_for(const QueueKey& key, const msgtap_send_event& ev, bool* folded);
+  SharedQueueStats* insert(const QueueKey& key);
+
   Queues queues_;
   // The same queues by hash, for the lookup of each record: a std::map
   // lookup among 10,000 queues visits 14 nodes (BENCHMARKS.md, "msgtapd
   // with many queues"). The map keeps them sorted for the documents.
   std::unordered_map<QueueKey, SharedQueueStats*, QueueKeyHash> index_;
   RetiredTotals retired_;
+  QueueLimits limits_;
+  uint64_t folded_sends_ = 0;
+  size_t stray_rows_ = 0;
   // Consecutive records mostly name the same queue: skip the lookup.
   QueueKey last_key_;
   SharedQueueStats* last_ = nullptr;

@@ -26,6 +26,8 @@ Snapshot make_snapshot(double timestamp, const DaemonCounters& daemon,
   s.kernel = kernel;
   s.loss = compute_loss(daemon, kernel);
   s.retired = aggregator.retired();
+  s.folded = Folded{aggregator.folded_sends(), aggregator.limits().max_queues,
+                    aggregator.limits().max_stray, aggregator.stray_rows()};
   s.queues.reserve(aggregator.queues().size());
   const double dt = base ? timestamp - base->timestamp : 0;
   for (const auto& [key, stats] : aggregator.queues()) {

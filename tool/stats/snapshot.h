@@ -82,6 +82,16 @@ struct RateBase {
   std::map<QueueKey, Counts> queues;
 };
 
+// Calls counted under a fold row (kFoldMsqid), and the limits that made
+// msgtapd fold them.
+struct Folded {
+  uint64_t sends = 0;
+  uint64_t max_queues = 0;
+  uint64_t max_stray = 0;
+  uint64_t stray_rows = 0;  // rows of stray ids when the snapshot was taken
+  bool operator==(const Folded&) const = default;
+};
+
 struct Snapshot {
   double timestamp = 0;    // unix seconds
   double stats_since = 0;  // unix seconds of the start or the last reset
@@ -93,6 +103,7 @@ struct Snapshot {
   Loss loss;
   std::vector<QueueRow> queues;  // sorted by (ipc_ns, msqid)
   RetiredTotals retired;
+  Folded folded;
 
   bool operator==(const Snapshot&) const = default;
 };
