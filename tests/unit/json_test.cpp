@@ -56,7 +56,9 @@ stats::Snapshot make_sample_snapshot(const stats::Aggregator& agg, const stats::
                           .socket_overruns = 1,
                           .socket_drops = 0,
                           .malformed = 0,
-                          .unknown_attributes = 4};
+                          .unknown_attributes = 4,
+                          .drop_no_listener_at_register = 3,
+                          .restore_gap = 7};
   return stats::make_snapshot(1732700000.25, d, sample_kernel(), agg, base);
 }
 
@@ -66,7 +68,9 @@ TEST(Loss, SumsTheLossesOnly) {
   EXPECT_EQ(s.loss.kernel_undeliverable, 0U);
   EXPECT_EQ(s.loss.probe_missed, 1U);
   EXPECT_EQ(s.loss.seq_gaps, 1U);
-  EXPECT_EQ(s.loss.total(), 4U);  // drop_no_listener (3) is not ours
+  EXPECT_EQ(s.loss.restore_gap, 7U);
+  // drop_no_listener (3) is not ours; the calls the restored counts miss are.
+  EXPECT_EQ(s.loss.total(), 11U);
   EXPECT_FALSE(s.loss.nothing_lost());
   EXPECT_TRUE(stats::compute_loss({}, {}).nothing_lost());
 }
@@ -79,16 +83,17 @@ TEST(Json, ExactSchemaOneDocument) {
     "boot_id": "",
     "daemon": {"events_received": 5, "batches_received": 2, "seq_gaps": 1,
                "socket_overruns": 1, "socket_drops": 0, "malformed": 0,
-               "unknown_attributes": 4},
+               "unknown_attributes": 4, "drop_no_listener_at_register": 3,
+               "restore_gap": 7},
     "kernel": {"probe_hits": 20, "events_queued": 15, "drop_ring_full": 2,
                "drop_no_listener": 3, "drop_undeliverable": 0, "delivery_nomem": 0,
                "events_delivered": 15, "batches_delivered": 4, "delivery_retries": 1,
                "ring_size": 4096, "nr_cpus": 2, "flush_ms": 100, "listener_portid": 777,
                "probes": [{"symbol": "do_msgsnd", "kind": "kretprobe", "nmissed": 1,
                            "maxactive": 64}]},
-    "loss": {"nothing_lost": false, "total": 4, "kernel_ring_full": 2,
+    "loss": {"nothing_lost": false, "total": 11, "kernel_ring_full": 2,
              "kernel_undeliverable": 0, "probe_missed": 1,
-             "seq_gaps": 1},
+             "seq_gaps": 1, "restore_gap": 7},
     "queues": [
       {"ipc_ns": 1, "msqid": 9, "identity_known": false, "key": 0, "uid": 0, "gid": 0,
        "mode": 0, "sends_ok": 1, "bytes_ok": 3, "sends_failed": 0, "errors": {},
@@ -145,6 +150,30 @@ TEST(Json, FoldedCountReadsBackAndMayBeAbsent) {
   back = snapshot_from_json(j);
   ASSERT_TRUE(back.ok()) << back.error().message;
   EXPECT_EQ(back->folded, stats::Folded{});
+}
+
+// So are the daemon's and the loss's restore_gap and the daemon's
+// drop_no_listener_at_register, which is null while not known.
+TEST(Json, RestoreGapReadsBackAndMayBeAbsent) {
+  stats::Snapshot s = sample_snapshot();
+  auto j = ordered_json::parse(render_json(s));
+  auto back = snapshot_from_json(j);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->daemon.drop_no_listener_at_register, std::optional<uint64_t>(3));
+  EXPECT_EQ(back->daemon.restore_gap, 7U);
+  EXPECT_EQ(back->loss.restore_gap, 7U);
+  j["daemon"]["drop_no_listener_at_register"] = nullptr;
+  back = snapshot_from_json(j);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_FALSE(back->daemon.drop_no_listener_at_register);
+  j["daemon"].erase("drop_no_listener_at_register");
+  j["daemon"].erase("restore_gap");
+  j["loss"].erase("restore_gap");
+  back = snapshot_from_json(j);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_FALSE(back->daemon.drop_no_listener_at_register);
+  EXPECT_EQ(back->daemon.restore_gap, 0U);
+  EXPECT_EQ(back->loss.restore_gap, 0U);
 }
 
 TEST(Json, ReadsBackWhatItWrites) {

@@ -71,7 +71,9 @@ inline stats::Snapshot rich_snapshot() {
                           .socket_overruns = 1,
                           .socket_drops = 2,
                           .malformed = 0,
-                          .unknown_attributes = 4};
+                          .unknown_attributes = 4,
+                          .drop_no_listener_at_register = 3,
+                          .restore_gap = 0};
   stats::Snapshot s = stats::make_snapshot(1732700000.25, d, k, agg);
   s.stats_since = 1732690000.5;
   s.retired = {.queues = 2, .sends_ok = 10, .bytes_ok = 1000, .sends_failed = 1};

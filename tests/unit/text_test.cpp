@@ -43,8 +43,10 @@ TEST(Text, Loss) {
   stats::Loss l;
   l.kernel_ring_full = 3;
   l.seq_gaps = 2;
+  l.restore_gap = 4;
   EXPECT_EQ(render_loss(l),
-            "lost: 5 (kernel_ring_full 3, kernel_undeliverable 0, probe_missed 0, seq_gaps 2)\n");
+            "lost: 9 (kernel_ring_full 3, kernel_undeliverable 0, probe_missed 0, seq_gaps 2, "
+            "restore_gap 4)\n");
 }
 
 // Local times in the expected strings are UTC.
@@ -125,7 +127,8 @@ TEST(Text, LossDetailNamesEveryNumber) {
             "  kernel_ring_full       0\n"
             "  kernel_undeliverable   0\n"
             "  probe_missed           0\n"
-            "  seq_gaps               0\n");
+            "  seq_gaps               0\n"
+            "  restore_gap            0\n");
   stats::Loss l;
   l.kernel_undeliverable = 1;
   l.probe_missed = 4;
@@ -244,7 +247,8 @@ TEST_F(TextUtc, QueueDetail) {
             "  kernel_ring_full       0\n"
             "  kernel_undeliverable   0\n"
             "  probe_missed           0\n"
-            "  seq_gaps               0\n");
+            "  seq_gaps               0\n"
+            "  restore_gap            0\n");
 }
 
 TEST(Text, TopKErrorBoundsAndSaturatedDistinct) {

@@ -170,6 +170,7 @@ class Daemon {
   void write_interval_exports(const stats::Snapshot& snap,
                               const exporter::PrometheusOptions& prometheus_options);
   void restore_state();
+  void note_registered(const genl::KernelStats& k);
   void retire_queues(double now);
   void reload();
   Result<void> arm_timer();
@@ -213,6 +214,17 @@ class Daemon {
   uint64_t socket_drops_ = 0;
   uint64_t logged_loss_ = 0;
   uint64_t logged_folded_ = 0;
+  // The document --restore continued: where its counts end, and what it had
+  // lost that the kernel's counters will not show again.
+  struct Restored {
+    std::string path;
+    std::optional<uint64_t> no_listener_at_register;
+    genl::KernelStats kernel;
+    stats::Loss loss;
+  };
+  std::optional<Restored> restored_;
+  std::optional<uint64_t> no_listener_at_register_;
+  uint64_t restore_gap_ = 0;
 
   UniqueFd epoll_, signal_, timer_, listener_;
   std::optional<HttpServer> http_;  // /metrics, unless --metrics-listen none
@@ -351,8 +363,42 @@ void Daemon::restore_state() {
   log(Priority::info, "continuing from {} (written {:.0f} s ago): {} queues", opt_.json_path,
       unix_now() - snap->timestamp, queues.size());
   aggregator_.restore(std::move(queues), snap->retired, snap->folded.sends);
+  restored_ = Restored{opt_.json_path, snap->daemon.drop_no_listener_at_register,
+                       std::move(snap->kernel), snap->loss};
   logged_folded_ = snap->folded.sends;
   if (snap->stats_since > 0) stats_since_ = snap->stats_since;
+}
+
+// The first kernel counters while registered: drop_no_listener no longer
+// grows, and the calls the restored counts miss are known.
+void Daemon::note_registered(const genl::KernelStats& k) {
+  const uint64_t no_listener = k.counter("drop_no_listener");
+  no_listener_at_register_ = no_listener;
+  if (!restored_) return;
+  const Restored& r = *restored_;
+  // Without a reload, the kernel's counters only grow, and they still hold
+  // the document's kernel losses.
+  bool reloaded = false;
+  for (const auto& [name, was] : r.kernel.counters) reloaded = reloaded || k.counter(name) < was;
+  // The document's own drop_no_listener was read after its msgtapd had
+  // unregistered; the one at its registration is exact (if it has one).
+  const uint64_t since = r.no_listener_at_register.value_or(r.kernel.counter("drop_no_listener"));
+  if (reloaded) {
+    restore_gap_ = r.loss.total() + no_listener;
+    log(Priority::warning,
+        "the msgtap module was reloaded since {} was written: its losses ({}) and the {} calls "
+        "made since the reload without a listener are in restore_gap; calls made while the "
+        "module was not loaded are not counted anywhere",
+        r.path, r.loss.total(), no_listener);
+  } else {
+    restore_gap_ = r.loss.seq_gaps + r.loss.restore_gap + (no_listener - since);
+    if (no_listener != since)
+      log(Priority::warning,
+          "{} calls were made while no msgtapd was registered: the counts continued from {} miss "
+          "them (restore_gap {})",
+          no_listener - since, r.path, restore_gap_);
+  }
+  restored_.reset();
 }
 
 void Daemon::retire_queues(double now) {
@@ -493,7 +539,10 @@ void Daemon::handle(genl::Message& m) {
     drive(syncer_.on_ack(*ack));
   } else if (auto* reply = std::get_if<genl::StatsReply>(&m)) {
     const SyncStep step = syncer_.on_stats(reply->seq);
-    if (step == SyncStep::done) kernel_ = std::move(reply->stats);
+    if (step == SyncStep::done) {
+      kernel_ = std::move(reply->stats);
+      if (!no_listener_at_register_ && registered_ && !final_snap_) note_registered(kernel_);
+    }
     drive(step);
   }
 }
@@ -540,6 +589,8 @@ stats::Snapshot Daemon::snapshot() {
     log(Priority::warning, "{}", drops.error().message);
   stats::DaemonCounters counters = receiver_.counters();
   counters.socket_drops = socket_drops_;
+  counters.drop_no_listener_at_register = no_listener_at_register_;
+  counters.restore_gap = restore_gap_;
   const double now = unix_now();
   prober_.probe(aggregator_, now);
   stats::Snapshot snap = stats::make_snapshot(now, counters, kernel_, aggregator_,

@@ -421,6 +421,11 @@ ordered_json daemon_to_json(const stats::DaemonCounters& d) {
   j["socket_drops"] = d.socket_drops;
   j["malformed"] = d.malformed;
   j["unknown_attributes"] = d.unknown_attributes;
+  if (d.drop_no_listener_at_register)
+    j["drop_no_listener_at_register"] = *d.drop_no_listener_at_register;
+  else
+    j["drop_no_listener_at_register"] = nullptr;
+  j["restore_gap"] = d.restore_gap;
   return j;
 }
 
@@ -434,6 +439,10 @@ Result<stats::DaemonCounters> daemon_from_json(const ordered_json& j) {
     d.socket_drops = get<uint64_t>(j, "socket_drops");
     d.malformed = get<uint64_t>(j, "malformed");
     d.unknown_attributes = get<uint64_t>(j, "unknown_attributes");
+    // Absent from documents of msgtapd before restore_gap: unknown, and 0.
+    if (auto at = j.find("drop_no_listener_at_register"); at != j.end() && !at->is_null())
+      d.drop_no_listener_at_register = at->get<uint64_t>();
+    d.restore_gap = j.value("restore_gap", uint64_t{0});
     return d;
   } catch (const std::exception& e) {
     return bad_document(e);
@@ -448,6 +457,7 @@ ordered_json loss_to_json(const stats::Loss& l) {
   j["kernel_undeliverable"] = l.kernel_undeliverable;
   j["probe_missed"] = l.probe_missed;
   j["seq_gaps"] = l.seq_gaps;
+  j["restore_gap"] = l.restore_gap;
   return j;
 }
 
@@ -457,6 +467,7 @@ Result<stats::Loss> loss_from_json(const ordered_json& j) try {
   l.kernel_undeliverable = get<uint64_t>(j, "kernel_undeliverable");
   l.probe_missed = get<uint64_t>(j, "probe_missed");
   l.seq_gaps = get<uint64_t>(j, "seq_gaps");
+  l.restore_gap = j.value("restore_gap", uint64_t{0});
   return l;
 } catch (const std::exception& e) {
   return bad_document(e);

@@ -415,7 +415,8 @@ void global_families(Writer& w, const stats::Snapshot& snap, const PrometheusOpt
   for (const auto& [stage, n] :
        {std::pair{"kernel_ring_full", l.kernel_ring_full},
         std::pair{"kernel_undeliverable", l.kernel_undeliverable},
-        std::pair{"probe_missed", l.probe_missed}, std::pair{"seq_gaps", l.seq_gaps}})
+        std::pair{"probe_missed", l.probe_missed}, std::pair{"seq_gaps", l.seq_gaps},
+        std::pair{"restore_gap", l.restore_gap}})
     w.sample("msgtap_lost_events_total", {{"stage", stage}}, n);
 
   // Every counter the module sent, under the module's own name for it.

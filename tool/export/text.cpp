@@ -310,8 +310,10 @@ std::string render_folded(const stats::Folded& f) {
 std::string render_loss(const stats::Loss& l) {
   if (l.nothing_lost()) return "lost: nothing\n";
   return fmt::format(
-      "lost: {} (kernel_ring_full {}, kernel_undeliverable {}, probe_missed {}, seq_gaps {})\n",
-      l.total(), l.kernel_ring_full, l.kernel_undeliverable, l.probe_missed, l.seq_gaps);
+      "lost: {} (kernel_ring_full {}, kernel_undeliverable {}, probe_missed {}, seq_gaps {}, "
+      "restore_gap {})\n",
+      l.total(), l.kernel_ring_full, l.kernel_undeliverable, l.probe_missed, l.seq_gaps,
+      l.restore_gap);
 }
 
 std::string render_loss_detail(const stats::Loss& l) {
@@ -327,6 +329,7 @@ std::string render_loss_detail(const stats::Loss& l) {
   out += fmt::format("  {:<22} {}\n", "kernel_undeliverable", l.kernel_undeliverable);
   out += fmt::format("  {:<22} {}\n", "probe_missed", l.probe_missed);
   out += fmt::format("  {:<22} {}\n", "seq_gaps", l.seq_gaps);
+  out += fmt::format("  {:<22} {}\n", "restore_gap", l.restore_gap);
   return out;
 }
 

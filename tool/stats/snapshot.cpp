@@ -5,7 +5,7 @@
 namespace msgtap::stats {
 
 uint64_t Loss::total() const {
-  return kernel_ring_full + kernel_undeliverable + probe_missed + seq_gaps;
+  return kernel_ring_full + kernel_undeliverable + probe_missed + seq_gaps + restore_gap;
 }
 
 Loss compute_loss(const DaemonCounters& daemon, const genl::KernelStats& kernel) {
@@ -14,6 +14,7 @@ Loss compute_loss(const DaemonCounters& daemon, const genl::KernelStats& kernel)
   l.kernel_undeliverable = kernel.counter("drop_undeliverable");
   l.probe_missed = kernel.probes_nmissed();
   l.seq_gaps = daemon.seq_gaps;
+  l.restore_gap = daemon.restore_gap;
   return l;
 }
 

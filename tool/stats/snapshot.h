@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,16 @@ struct DaemonCounters {
   uint64_t socket_drops = 0;
   uint64_t malformed = 0;
   uint64_t unknown_attributes = 0;
+  // The kernel's drop_no_listener when this msgtapd registered (it does not
+  // grow while one is registered): where the next msgtapd's restore_gap
+  // starts.
+  std::optional<uint64_t> drop_no_listener_at_register;  // none: not known yet
+  // Calls the counts continued from a saved document (--restore) miss: made
+  // while no msgtapd was registered between this one and the one that wrote
+  // the document, and what that document had lost itself that the kernel's
+  // counters no longer show (its seq_gaps and restore_gap; all of its loss
+  // if the module was reloaded since).
+  uint64_t restore_gap = 0;
 
   bool operator==(const DaemonCounters&) const = default;
 };
@@ -37,6 +48,7 @@ struct Loss {
   uint64_t kernel_undeliverable = 0;  // kernel drop_undeliverable
   uint64_t probe_missed = 0;          // sum of the probes' nmissed
   uint64_t seq_gaps = 0;              // daemon seq_gaps
+  uint64_t restore_gap = 0;           // daemon restore_gap
 
   uint64_t total() const;
   bool nothing_lost() const { return total() == 0; }
@@ -44,7 +56,8 @@ struct Loss {
 };
 
 // Kernel drop_no_listener is not a loss of this daemon (those calls happened
-// before it registered), so it is not part of Loss.
+// before it registered), so it is not part of Loss; unless its counts continue
+// a saved document's, which they then miss (restore_gap).
 Loss compute_loss(const DaemonCounters& daemon, const genl::KernelStats& kernel);
 
 // Per-second rates of a queue over the interval since the rate base.
