@@ -173,8 +173,8 @@ class Verifier {
                  nl == loss.end() ? "nothing" : nl->dump());
       // The named ones must be there; any further loss.* counter a newer
       // daemon adds must be zero as well.
-      for (const char* k :
-           {"total", "kernel_ring_full", "kernel_undeliverable", "probe_missed", "seq_gaps"})
+      for (const char* k : {"total", "kernel_ring_full", "kernel_undeliverable", "probe_missed",
+                            "seq_gaps", "restore_gap"})
         if (!loss.contains(k)) mismatch("loss", "loss.", k, " missing from the snapshot");
       for (const auto& [k, v] : loss.items()) {
         if (k == "nothing_lost") continue;

@@ -58,7 +58,7 @@ while read -r msqid sent bytes errors; do
 		echo "$ns $msqid errno.${e%%:*} ${e#*:}" >>/tmp/expect.txt
 	done
 done </tmp/queues.txt
-for stage in kernel_ring_full kernel_undeliverable probe_missed seq_gaps; do
+for stage in kernel_ring_full kernel_undeliverable probe_missed seq_gaps restore_gap; do
 	check_eq "msgtap_lost_events_total{stage=\"$stage\"}" 0 \
 		"$(metric msgtap_lost_events_total "stage=\"$stage\"")"
 done
