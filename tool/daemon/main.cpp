@@ -287,6 +287,17 @@ Result<void> Daemon::start() {
   auto listener = listen_control_socket(opt_.socket_path);
   if (!listener) return listener.error();
   listener_ = std::move(*listener);
+  // A start that fails from here on leaves no socket file behind.
+  struct UnlinkUnlessStarted {
+    const std::string& path;
+    bool started = false;
+    explicit UnlinkUnlessStarted(const std::string& p) : path(p) {}
+    UnlinkUnlessStarted(const UnlinkUnlessStarted&) = delete;
+    UnlinkUnlessStarted& operator=(const UnlinkUnlessStarted&) = delete;
+    ~UnlinkUnlessStarted() {
+      if (!started) ::unlink(path.c_str());
+    }
+  } socket_file{opt_.socket_path};
 
   epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
   sigset_t mask;
@@ -316,6 +327,7 @@ Result<void> Daemon::start() {
       opt_.interval_s);
   request_round(kWaiterJson);  // a first document right away; shows a bad --json path early
   notify(fmt::format("READY=1\nSTATUS=registered as listener (netlink port {})", sock_.portid()));
+  socket_file.started = true;
   return {};
 }
 
@@ -791,12 +803,18 @@ void Daemon::write_interval_exports(const stats::Snapshot& snap,
   }
   if (!opt_.json_lines.empty()) {
     // Opened per line, so a log rotation that renames the file is followed.
+    // Never waited for: a FIFO without a reader (ENXIO) or with a full pipe
+    // (EAGAIN) costs this line, not the event loop.
     const std::string line = exporter::render_json(snap, exporter::JsonStyle::line);
-    UniqueFd fd(::open(opt_.json_lines.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+    UniqueFd fd(::open(opt_.json_lines.c_str(),
+                       O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600));
     // One write: with O_APPEND a line lands whole or, on a full disk, short.
-    if (!fd.valid() ||
-        ::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+    const ssize_t n = fd.valid() ? ::write(fd.get(), line.data(), line.size()) : -1;
+    if (n < 0)
       error = fmt::format("cannot append to {}: {}", opt_.json_lines, std::strerror(errno));
+    else if (static_cast<size_t>(n) != line.size())
+      error =
+          fmt::format("cannot append to {}: wrote {} of {} bytes", opt_.json_lines, n, line.size());
   }
   if (!error.empty() && error != last_export_error_) log(Priority::err, "{}", error);
   last_export_error_ = error;

@@ -34,6 +34,13 @@ interval = 1
 EOC
 
 msgtap_load
+info "a start that fails after the control socket was made leaves no socket file"
+msgtapd --socket /tmp/failed.sock --json /tmp/failed.json --metrics-listen 192.0.2.1:9464 \
+	>/tmp/err 2>&1
+check_eq "exit status when /metrics cannot be served" 1 $?
+grep -q 192.0.2.1 /tmp/err || { cat /tmp/err; fail "the error does not name the address"; }
+[ ! -e /tmp/failed.sock ] || fail "the failed msgtapd left /tmp/failed.sock behind"
+
 pid=
 start_as_nobody() {
 	msgtap-caps 65534 "$1" msgtapd --config $conf >/tmp/d.log 2>&1 &
