@@ -41,6 +41,8 @@ TEST(ErrnoKey, RestartCodesAreEintr) {
   EXPECT_EQ(errno_key(-EINTR), EINTR);
   EXPECT_EQ(errno_key(-EAGAIN), EAGAIN);
   EXPECT_EQ(errno_name(errno_key(-515)), "E515");
+  // No negation in 32 bits: kept apart from every real errno, and positive.
+  EXPECT_EQ(errno_key(INT32_MIN), INT32_MAX);
 }
 
 TEST(ErrnoFromName, ReversesErrnoName) {

@@ -45,7 +45,9 @@ constexpr Named kErrnos[] = {
 }  // namespace
 
 int errno_key(int32_t result) {
-  const int err = -static_cast<int>(result);
+  // INT32_MIN has no negation in 32 bits; only a broken kernel sends it,
+  // and it is counted under "E2147483647".
+  const int err = result == INT32_MIN ? INT32_MAX : -static_cast<int>(result);
   switch (err) {
     case kERESTARTSYS:
     case kERESTARTNOINTR:
