@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <tuple>
 
 namespace msgtap::stats {
 
@@ -150,10 +151,6 @@ void QueueStats::seen(uint64_t ts_ns) {
   if (ts_ns > last_seen_ns) last_seen_ns = ts_ns;
 }
 
-bool QueueLimits::stray(const QueueKey& key, const QueueStats& q) {
-  return key.msqid != kFoldMsqid && !q.identity.known && q.send.sends_ok == 0;
-}
-
 SharedQueueStats* Aggregator::insert(const QueueKey& key) {
   auto it = queues_.lower_bound(key);
   if (it == queues_.end() || it->first != key)
@@ -164,22 +161,20 @@ SharedQueueStats* Aggregator::insert(const QueueKey& key) {
   return index_.insert_or_assign(key, &it->second).first->second;
 }
 
-SharedQueueStats* Aggregator::row_for(const QueueKey& key, const msgtap_send_event& ev,
-                                      bool* folded) {
-  if (auto slot = index_.find(key); slot != index_.end()) return slot->second;
+std::pair<SharedQueueStats*, bool> Aggregator::new_row(const QueueKey& key,
+                                                       const msgtap_send_event& ev) {
   // A new queue. A call that failed without finding a queue makes a stray row.
   const bool stray =
       key.msqid != kFoldMsqid && !(ev.flags & MSGTAP_EVF_QUEUE_KNOWN) && ev.result != 0;
   if (queues_.size() < limits_.max_queues && (!stray || stray_rows_ < limits_.max_stray))
-    return insert(key);
-  *folded = true;
+    return {insert(key), false};
   ++folded_sends_;
   QueueKey fold{key.ipc_ns, kFoldMsqid};
-  if (auto slot = index_.find(fold); slot != index_.end()) return slot->second;
+  if (auto slot = index_.find(fold); slot != index_.end()) return {slot->second, true};
   // Beyond the limit by one row at most, whatever the number of namespaces.
   if (queues_.size() >= limits_.max_queues) fold.ipc_ns = 0;
-  if (auto slot = index_.find(fold); slot != index_.end()) return slot->second;
-  return insert(fold);
+  if (auto slot = index_.find(fold); slot != index_.end()) return {slot->second, true};
+  return {insert(fold), true};
 }
 
 void Aggregator::add_send(const msgtap_send_event& ev) {
@@ -187,20 +182,27 @@ void Aggregator::add_send(const msgtap_send_event& ev) {
   SharedQueueStats* row = last_;
   bool folded = false;
   if (!row || !(key == last_key_)) {
-    row = row_for(key, ev, &folded);
+    if (auto slot = index_.find(key); slot != index_.end())
+      row = slot->second;
+    else
+      std::tie(row, folded) = new_row(key, ev);
     // A folded record is counted again on the next one of its queue.
     last_ = folded ? nullptr : row;
     last_key_ = key;
   }
   QueueStats& q = row->writable();
-  // stray_rows_ counts the rows that are stray; this record may end that.
-  const bool was_stray = !folded && QueueLimits::stray(key, q);
+  // stray_rows_ counts the rows that are stray: a record that found the
+  // queue, or succeeded, ends that. A queue's row is known after its first
+  // record, so this costs the others one test.
+  if (!q.identity.known) [[unlikely]]
+    if (!folded && QueueLimits::stray(key, q) &&
+        ((ev.flags & MSGTAP_EVF_QUEUE_KNOWN) || ev.result == 0))
+      --stray_rows_;
   q.send.add(ev);
   q.seen(ev.ts_ns);
   q.last_tgid = ev.tgid;
   if (ev.flags & MSGTAP_EVF_QUEUE_KNOWN)
     q.identity = QueueIdentity{true, ev.key, ev.q_uid, ev.q_gid, ev.q_mode};
-  if (was_stray && !QueueLimits::stray(key, q)) --stray_rows_;
 }
 
 size_t Aggregator::retire_if(

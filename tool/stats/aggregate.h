@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include "stats/histogram.h"
 #include "stats/topk.h"
@@ -156,6 +157,12 @@ std::string errno_name(int err);
 // The reverse of errno_name(); 0 for a string that is neither.
 int errno_from_name(std::string_view name);
 
+// The msqid of the rows that count the calls of queues without a row of
+// their own: one per IPC namespace, and one in namespace 0 (no namespace has
+// inode 0) once even that row does not fit. No queue has a negative id; a
+// call naming msqid -1 itself, which fails with EINVAL, is counted there too.
+inline constexpr int32_t kFoldMsqid = -1;
+
 // How many rows the aggregator keeps apart (msgtapd --max-queues). Memory,
 // the work of each round and the /metrics page grow with rows, and an id that
 // names no queue costs a sender nothing to make up: without a bound, any user
@@ -169,14 +176,10 @@ struct QueueLimits {
   // A row is stray while its id has named no queue: every call failed and
   // none found a queue there (a made-up id, or a stale one msgtapd did not see
   // in use). The fold rows are not stray.
-  static bool stray(const QueueKey& key, const QueueStats& q);
+  static bool stray(const QueueKey& key, const QueueStats& q) {
+    return key.msqid != kFoldMsqid && !q.identity.known && q.send.sends_ok == 0;
+  }
 };
-
-// The msqid of the rows that count the calls of queues without a row of
-// their own: one per IPC namespace, and one in namespace 0 (no namespace has
-// inode 0) once even that row does not fit. No queue has a negative id; a
-// call naming msqid -1 itself, which fails with EINVAL, is counted there too.
-inline constexpr int32_t kFoldMsqid = -1;
 
 // What retired queues had counted, so that totals over all queues stay
 // exact after their rows are gone.
@@ -255,9 +258,10 @@ class Aggregator {
   void restore(std::map<QueueKey, QueueStats> queues, RetiredTotals retired, uint64_t folded_sends);
 
  private:
-  // The row that counts @ev: its queue's, made if the limits allow, else
-  // a fold row. Null for a fold, which the lookup cache must not remember.
-  SharedQueueStats* row_for(const QueueKey& key, const msgtap_send_event& ev, bool* folded);
+  // The row that counts @ev, whose queue has none yet: made if the limits
+  // allow, else a fold row (then true: the lookup cache must not remember
+  // it).
+  std::pair<SharedQueueStats*, bool> new_row(const QueueKey& key, const msgtap_send_event& ev);
   SharedQueueStats* insert(const QueueKey& key);
 
   Queues queues_;
