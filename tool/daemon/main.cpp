@@ -926,9 +926,17 @@ void Daemon::client_event(uint64_t id, uint32_t events) {
     case ControlClient::State::waiting:
       if (events & (EPOLLHUP | EPOLLERR)) drop_client(id);  // its answer is skipped
       return;
-    case ControlClient::State::writing:
-      if (write_answer(c) || (events & (EPOLLHUP | EPOLLERR))) drop_client(id);
+    case ControlClient::State::writing: {
+      const size_t before = c.out_done;
+      if (write_answer(c) || (events & (EPOLLHUP | EPOLLERR))) {
+        drop_client(id);
+        return;
+      }
+      // The deadline is for a client that takes nothing: one that reads a
+      // large answer slowly (through a pager) keeps its connection.
+      if (c.out_done != before) c.deadline = Clock::now() + kClientIoTimeout;
       return;
+    }
   }
 }
 
