@@ -154,10 +154,13 @@ TEST(Top, Frame) {
             "unknown\n"
             "    1.0     10.0      0.0  4026531839      0    52       0     -     -  0s ago  "
             "unknown\n");
-  // max_rows keeps the busiest.
+  // max_rows keeps the busiest, and says what it left out.
   const std::string one = render_top(&prev, cur, clocks, 1);
   EXPECT_NE(one.find("      1     9"), std::string::npos);
   EXPECT_EQ(one.find("     52"), std::string::npos);
+  EXPECT_TRUE(one.ends_with("unknown\n(1 more queue not shown: a taller terminal shows more)\n"))
+      << one;
+  EXPECT_EQ(render_top(&prev, cur, clocks, 2), render_top(&prev, cur, clocks));
 }
 
 TEST(Top, Json) {

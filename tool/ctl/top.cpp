@@ -23,8 +23,10 @@ namespace {
 // stdout is not one.
 size_t rows_that_fit() {
   winsize ws{};
-  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_row < 8) return 0;
-  return ws.ws_row - 6;  // three header lines, a blank, the column names, the cursor
+  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_row < 9) return 0;
+  // Three header lines, a blank, the column names, the line on the rows
+  // not shown, the cursor.
+  return ws.ws_row - 7;
 }
 
 }  // namespace
@@ -46,14 +48,21 @@ int run_top(const Options& options) {
   const auto period = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(options.interval_s));
   std::optional<Fetched> prev;
+  bool failed = false;
   auto next = Clock::now();
   for (unsigned i = 0; options.iterations == 0 || i < options.iterations; ++i) {
     if (i > 0) {
       next += period;
       std::this_thread::sleep_until(next);
     }
+    // A refresh that fails (msgtapd restarting) says why and the next one
+    // tries again, like top(1); the exit status is the last refresh's.
     auto got = fetch_snapshot(options.socket_path);
-    if (!got) return kExitRuntime;
+    failed = !got;
+    if (failed) {
+      std::fflush(stderr);
+      continue;
+    }
     const stats::Snapshot* before = prev ? &prev->snapshot : nullptr;
     if (options.json) {
       std::fputs((top_to_json(before, got->snapshot).dump() + "\n").c_str(), stdout);
@@ -69,7 +78,7 @@ int run_top(const Options& options) {
     std::fflush(stdout);
     prev = std::move(got);
   }
-  return kExitOk;
+  return failed ? kExitRuntime : kExitOk;
 }
 
 }  // namespace msgtap::ctl

@@ -113,9 +113,11 @@ std::string render_top(const stats::Snapshot* prev, const stats::Snapshot& cur,
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"SENDS/s", "BYTES/s", "FAILS/s", "IPCNS", "MSQID", "SENT", "FAILED", "QNUM",
                   "FILL", "LAST", "STATE"});
+  const std::vector<TopEntry> entries = top_entries(prev, cur);
   size_t shown = 0;
-  for (const TopEntry& e : top_entries(prev, cur)) {
-    if (max_rows && shown++ == max_rows) break;
+  for (const TopEntry& e : entries) {
+    if (max_rows && shown == max_rows) break;
+    ++shown;
     const auto& q = *e.row;
     const auto& live = q.stats->live;
     const bool removed_q = q.stats->removed();
@@ -151,7 +153,10 @@ std::string render_top(const stats::Snapshot* prev, const stats::Snapshot& cur,
     out += line + "\n";
   }
   if (cur.queues.empty()) out += "(no msgsnd() calls seen yet)\n";
-  return out;
+  if (shown < entries.size())
+    out += fmt::format("({} more {} not shown: a taller terminal shows more)\n",
+                       entries.size() - shown, entries.size() - shown == 1 ? "queue" : "queues");
+  return out + exporter::render_folded(cur.folded);
 }
 
 nlohmann::ordered_json top_to_json(const stats::Snapshot* prev, const stats::Snapshot& cur) {
