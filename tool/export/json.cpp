@@ -14,9 +14,11 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <initializer_list>
 #include <iterator>
 #include <memory>
 #include <type_traits>
+#include <utility>
 
 #include "common/fd.h"
 
@@ -140,6 +142,14 @@ class Writer {
   void field(std::string_view k, const T& v) {
     key(k);
     value(v);
+  }
+  // An object of counters: "k": {"a": 1, "b": 2}.
+  void counters(std::string_view k,
+                std::initializer_list<std::pair<std::string_view, uint64_t>> members) {
+    key(k);
+    open('{');
+    for (const auto& [name, v] : members) field(name, v);
+    close('}');
   }
   void null_field(std::string_view k) {
     key(k);
@@ -545,21 +555,15 @@ std::string render_json(const stats::Snapshot& s, JsonStyle style) {
   if (lines && !s.queues.empty()) w.newline();
   w.close(']');
   if (lines) w.newline();
-  w.key("retired");
-  w.open('{');
-  w.field("queues", s.retired.queues);
-  w.field("sends_ok", s.retired.sends_ok);
-  w.field("bytes_ok", s.retired.bytes_ok);
-  w.field("sends_failed", s.retired.sends_failed);
-  w.close('}');
+  w.counters("retired", {{"queues", s.retired.queues},
+                         {"sends_ok", s.retired.sends_ok},
+                         {"bytes_ok", s.retired.bytes_ok},
+                         {"sends_failed", s.retired.sends_failed}});
   if (lines) w.newline();
-  w.key("folded");
-  w.open('{');
-  w.field("sends", s.folded.sends);
-  w.field("max_queues", s.folded.max_queues);
-  w.field("max_stray_ids", s.folded.max_stray);
-  w.field("stray_rows", s.folded.stray_rows);
-  w.close('}');
+  w.counters("folded", {{"sends", s.folded.sends},
+                        {"max_queues", s.folded.max_queues},
+                        {"max_stray_ids", s.folded.max_stray},
+                        {"stray_rows", s.folded.stray_rows}});
   if (lines) w.newline();
   w.close('}');
   w.newline();
