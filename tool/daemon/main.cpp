@@ -881,6 +881,8 @@ void Daemon::begin_shutdown() {
 }
 
 void Daemon::accept_clients() {
+  // A SIGTERM earlier in the same batch of events closed the listener.
+  if (!listener_.valid()) return;
   for (;;) {
     UniqueFd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd.valid()) {
@@ -1040,6 +1042,17 @@ Parsed parse_options(int argc, char** argv, bool reload) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // CLI11 says "INI was not able to parse KEY" of a key it does not know.
+    std::string_view what = e.what();
+    constexpr std::string_view kUnknownKey = "INI was not able to parse ";
+    if (what.starts_with(kUnknownKey)) {
+      p.error =
+          fmt::format("{}: unknown key '{}' (the keys are the long options of msgtapd --help)",
+                      app.get_config_ptr()->as<std::string>(), what.substr(kUnknownKey.size()));
+      if (!reload) log(Priority::err, "{}", p.error);
+      p.exit_code = kExitUsage;
+      return p;
+    }
     if (reload) {
       p.error = e.what();
       p.exit_code = kExitUsage;
