@@ -1027,9 +1027,11 @@ Parsed parse_options(int argc, char** argv, bool reload) {
                  "folded")
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 24));
+  // No captured default: CLI11 would print "{false}", the value --no-restore
+  // gives, which reads as if restoring were off.
   app.add_flag("--restore,!--no-restore", opt.restore,
-               "continue the per-queue numbers of the --json file if it is from this boot")
-      ->capture_default_str();
+               "continue the per-queue numbers of the --json file if it is from this boot "
+               "(default: on; config key: restore = false to turn it off)");
   app.add_option("--metrics-listen", opt.metrics_listen,
                  "ADDRESS:PORT of the Prometheus /metrics endpoint ([::1]:9464 for IPv6), or "
                  "none; every scrape is exact (it waits for a flush of the module)")
