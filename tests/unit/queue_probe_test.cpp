@@ -115,5 +115,49 @@ TEST(QueueProber, QueuesOfAnotherNamespaceThroughASender) {
   EXPECT_FALSE(theirs().live.note.empty());
 }
 
+// Rows with a negative msqid are not queues: msgctl would find none and
+// call them removed, and the fold row (--max-queues) would be retired while
+// still in use. They stay unknown and go only once idle.
+TEST(QueueProber, RowsWithNegativeIdsAreNotQueues) {
+  QueueProber prober;
+  if (prober.home_ns() == 0) GTEST_SKIP() << "no /proc/self/ns/ipc here";
+  stats::Aggregator agg;
+  const stats::QueueKey fold{own_ns(), stats::kFoldMsqid};
+  const stats::QueueKey other{own_ns(), -7};
+  agg.restore({{fold, {}}, {other, {}}}, {}, 0);
+  prober.probe(agg, 1000.0);
+  for (const auto& key : {fold, other}) {
+    const stats::QueueStats& q = *agg.queues().at(key);
+    EXPECT_EQ(q.live.state, stats::QueueLive::State::unknown) << key.msqid;
+    EXPECT_EQ(q.removed_at, 0) << key.msqid;
+    EXPECT_NE(q.live.note.find("not a queue"), std::string::npos) << q.live.note;
+  }
+}
+
+TEST(RetireNow, RemovedQueuesAfterTheGraceRowsThatAreNotQueuesOnceIdle) {
+  constexpr uint32_t kHome = 4026531839U;
+  constexpr uint32_t kAway = 4026532200U;
+  constexpr uint64_t kSecond = 1'000'000'000;
+  stats::QueueStats q;
+  q.last_seen_ns = 100 * kSecond;
+  // Removed: by the wall clock, idle or not.
+  q.removed_at = 1000.0;
+  EXPECT_FALSE(retire_now({kHome, 3}, q, 1299.0, 100 * kSecond, 300, kHome));
+  EXPECT_TRUE(retire_now({kHome, 3}, q, 1300.0, 100 * kSecond, 300, kHome));
+  q.removed_at = 0;
+  // A home queue that is not removed stays, however idle.
+  EXPECT_FALSE(retire_now({kHome, 3}, q, 5000.0, 900 * kSecond, 300, kHome));
+  // Away and unknown (no process known there): once idle for the grace.
+  EXPECT_FALSE(retire_now({kAway, 3}, q, 5000.0, 399 * kSecond, 300, kHome));
+  EXPECT_TRUE(retire_now({kAway, 3}, q, 5000.0, 400 * kSecond, 300, kHome));
+  q.live.state = stats::QueueLive::State::present;
+  EXPECT_FALSE(retire_now({kAway, 3}, q, 5000.0, 900 * kSecond, 300, kHome));
+  // Not a queue: once idle for the grace, in any namespace.
+  q.live.state = stats::QueueLive::State::unknown;
+  EXPECT_FALSE(retire_now({kHome, stats::kFoldMsqid}, q, 5000.0, 399 * kSecond, 300, kHome));
+  EXPECT_TRUE(retire_now({kHome, stats::kFoldMsqid}, q, 5000.0, 400 * kSecond, 300, kHome));
+  EXPECT_TRUE(retire_now({0, stats::kFoldMsqid}, q, 5000.0, 400 * kSecond, 300, kHome));
+}
+
 }  // namespace
 }  // namespace msgtap::daemon

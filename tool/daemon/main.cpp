@@ -418,15 +418,9 @@ void Daemon::retire_queues(double now) {
   clock_gettime(CLOCK_MONOTONIC, &mono);
   const uint64_t mono_ns =
       static_cast<uint64_t>(mono.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(mono.tv_nsec);
-  const auto grace_ns = static_cast<uint64_t>(opt_.retire_after_s * 1e9);
   const uint32_t home = prober_.home_ns();
   const size_t n = aggregator_.retire_if([&](const stats::QueueKey& k, const stats::QueueStats& q) {
-    if (q.removed_at != 0) return now - q.removed_at >= opt_.retire_after_s;
-    // A namespace without any known process left (a stopped container) can
-    // no longer be looked into: its queues go once they have been idle as
-    // long as a removed queue is kept.
-    return k.ipc_ns != home && q.live.state == stats::QueueLive::State::unknown &&
-           mono_ns > q.last_seen_ns && mono_ns - q.last_seen_ns >= grace_ns;
+    return retire_now(k, q, now, mono_ns, opt_.retire_after_s, home);
   });
   if (n != 0)
     log(Priority::info, "retired {} removed or unreachable queue(s), {} in all", n,

@@ -119,6 +119,14 @@ void QueueProber::probe(stats::Aggregator& aggregator, double now) {
     if (away) why = enter(ns, candidates);
     for (; it != end; ++it) {
       stats::QueueStats& q = aggregator.edit(it->first);
+      if (it->first.msqid < 0) {
+        q.live.state = stats::QueueLive::State::unknown;
+        q.live.note = it->first.msqid == stats::kFoldMsqid
+                          ? "not a queue: the calls of queues without a row of their own "
+                            "(msgtapd --max-queues), and of msqid -1"
+                          : "not a queue: no queue has a negative id";
+        continue;
+      }
       if (why.empty()) {
         stat_queue(it->first.msqid, q, now);
         continue;
@@ -137,6 +145,18 @@ void QueueProber::probe(stats::Aggregator& aggregator, double now) {
     else if (away)
       go_home();
   }
+}
+
+bool retire_now(const stats::QueueKey& key, const stats::QueueStats& q, double now,
+                uint64_t mono_ns, double grace_s, uint32_t home_ns) {
+  if (q.removed_at != 0) return now - q.removed_at >= grace_s;
+  const bool idle =
+      mono_ns > q.last_seen_ns && static_cast<double>(mono_ns - q.last_seen_ns) >= grace_s * 1e9;
+  if (key.msqid < 0) return idle;
+  // A namespace without any known process left (a stopped container) can
+  // no longer be looked into: its queues go once they have been idle as
+  // long as a removed queue is kept.
+  return key.ipc_ns != home_ns && q.live.state == stats::QueueLive::State::unknown && idle;
 }
 
 }  // namespace msgtap::daemon

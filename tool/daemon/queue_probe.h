@@ -29,6 +29,8 @@ class QueueProber {
   QueueProber();
 
   // Updates live state and removed_at of every queue. @now: unix seconds.
+  // A row with a negative msqid is not a queue (the fold rows, calls naming
+  // such an id): it stays unknown, never removed.
   void probe(stats::Aggregator& aggregator, double now);
 
   // The IPC namespace msgtapd itself runs in (its inode number).
@@ -46,5 +48,12 @@ class QueueProber {
   uint32_t home_ns_ = 0;
   std::string last_error_;
 };
+
+// Whether a row goes at an interval's end: a queue removed @grace_s ago or
+// more (unix seconds @now); or, idle that long (@mono_ns, the events'
+// clock), a queue of a namespace no process is known in any more (not
+// @home_ns), or a row that is not a queue (negative msqid).
+bool retire_now(const stats::QueueKey& key, const stats::QueueStats& q, double now,
+                uint64_t mono_ns, double grace_s, uint32_t home_ns);
 
 }  // namespace msgtap::daemon
