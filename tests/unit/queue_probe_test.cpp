@@ -14,6 +14,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "test_events.h"
+
 namespace msgtap::daemon {
 namespace {
 
@@ -134,6 +136,16 @@ TEST(QueueProber, RowsWithNegativeIdsAreNotQueues) {
   }
 }
 
+TEST(RetireNow, CrowdedFromThreeQuartersOfTheLimit) {
+  stats::Aggregator agg;
+  agg.set_limits(stats::QueueLimits::with_max(8));
+  for (int32_t id = 0; id < 6; ++id) {
+    EXPECT_FALSE(crowded(agg)) << id;
+    agg.add_send(testing::make_event({.msqid = id}));
+  }
+  EXPECT_TRUE(crowded(agg));
+}
+
 TEST(RetireNow, RemovedQueuesAfterTheGraceRowsThatAreNotQueuesOnceIdle) {
   constexpr uint32_t kHome = 4026531839U;
   constexpr uint32_t kAway = 4026532200U;
@@ -144,7 +156,10 @@ TEST(RetireNow, RemovedQueuesAfterTheGraceRowsThatAreNotQueuesOnceIdle) {
   q.removed_at = 1000.0;
   EXPECT_FALSE(retire_now({kHome, 3}, q, 1299.0, 100 * kSecond, 300, kHome));
   EXPECT_TRUE(retire_now({kHome, 3}, q, 1300.0, 100 * kSecond, 300, kHome));
+  // ... at once in a crowded table.
+  EXPECT_TRUE(retire_now({kHome, 3}, q, 1000.0, 100 * kSecond, 300, kHome, true));
   q.removed_at = 0;
+  EXPECT_FALSE(retire_now({kHome, 3}, q, 5000.0, 900 * kSecond, 300, kHome, true));
   // A home queue that is not removed stays, however idle.
   EXPECT_FALSE(retire_now({kHome, 3}, q, 5000.0, 900 * kSecond, 300, kHome));
   // Away and unknown (no process known there): once idle for the grace.

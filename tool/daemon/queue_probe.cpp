@@ -147,9 +147,13 @@ void QueueProber::probe(stats::Aggregator& aggregator, double now) {
   }
 }
 
+bool crowded(const stats::Aggregator& aggregator) {
+  return aggregator.queues().size() * 4 >= aggregator.limits().max_queues * 3;
+}
+
 bool retire_now(const stats::QueueKey& key, const stats::QueueStats& q, double now,
-                uint64_t mono_ns, double grace_s, uint32_t home_ns) {
-  if (q.removed_at != 0) return now - q.removed_at >= grace_s;
+                uint64_t mono_ns, double grace_s, uint32_t home_ns, bool crowded) {
+  if (q.removed_at != 0) return crowded || now - q.removed_at >= grace_s;
   const bool idle =
       mono_ns > q.last_seen_ns && static_cast<double>(mono_ns - q.last_seen_ns) >= grace_s * 1e9;
   if (key.msqid < 0) return idle;

@@ -50,10 +50,15 @@ class QueueProber {
 };
 
 // Whether a row goes at an interval's end: a queue removed @grace_s ago or
-// more (unix seconds @now); or, idle that long (@mono_ns, the events'
-// clock), a queue of a namespace no process is known in any more (not
-// @home_ns), or a row that is not a queue (negative msqid).
+// more (unix seconds @now), or at all when the table is @crowded; or, idle
+// that long (@mono_ns, the events' clock), a queue of a namespace no process
+// is known in any more (not @home_ns), or a row that is not a queue
+// (negative msqid).
 bool retire_now(const stats::QueueKey& key, const stats::QueueStats& q, double now,
-                uint64_t mono_ns, double grace_s, uint32_t home_ns);
+                uint64_t mono_ns, double grace_s, uint32_t home_ns, bool crowded = false);
+// A table holding three quarters of --max-queues rows or more is crowded:
+// its removed queues go at once, so that queues made and removed in a loop
+// cannot keep the rows of new ones from being made.
+bool crowded(const stats::Aggregator& aggregator);
 
 }  // namespace msgtap::daemon

@@ -78,5 +78,23 @@ check_eq "calls folded after the restart" 99 "$(get /tmp/d.json folded.sends)"
 run_workload msgtap-workload /tmp/s4.json --mode stray --count 5 --key $((first + 100))
 snapshot /tmp/e.json
 check_eq "calls folded" 104 "$(get /tmp/e.json folded.sends)"
+
+info "queues made and removed in a loop: from 3/4 of --max-queues, removed ones go at once"
+# 7 rows now. A mix in this namespace makes 4 queues, removed at its end
+# (msgctl sees them gone), and sends to msqid -1, which has its row.
+run_workload msgtap-workload /tmp/mix2.json
+run_workload msgtap-workload /tmp/mix3.json
+wait_for -t 10 grep -q "without waiting --retire-after" $MSGTAPD_LOG ||
+	{ cat $MSGTAPD_LOG; fail "a crowded table did not retire its removed queues"; }
+run_workload msgtap-workload /tmp/mix4.json
+snapshot /tmp/f.json
+# Without the early retirement, 15 rows would leave one for the last mix.
+sed -n 's/^ *{"msqid": \([0-9][0-9]*\), "sends_ok": \([0-9]*\),.*/\1 \2/p' /tmp/mix4.json >/tmp/q4
+check_eq "queues of the last mix" 4 "$(wc -l </tmp/q4)"
+while read -r id sends; do
+	check_eq "queue $id of the last mix: sends in its own row" "$sends" \
+		"$(get /tmp/f.json "queues[$ns:$id].sends_ok")"
+done </tmp/q4
+check_eq "calls folded" 104 "$(get /tmp/f.json folded.sends)"
 daemon_stop || fail "msgtapd did not stop cleanly"
 msgtap_unload
