@@ -153,10 +153,11 @@ void QueueStats::seen(uint64_t ts_ns) {
 
 SharedQueueStats* Aggregator::insert(const QueueKey& key) {
   auto it = queues_.lower_bound(key);
-  if (it == queues_.end() || it->first != key)
+  if (it == queues_.end() || it->first != key) {
     it = queues_.emplace_hint(it, key, SharedQueueStats(std::make_shared<QueueStats>()));
-  // Empty, the row is stray until its first record says otherwise.
-  stray_rows_ += QueueLimits::stray(key, *it->second);
+    // Empty, the row is stray until its first record says otherwise.
+    stray_rows_ += QueueLimits::stray(key, *it->second);
+  }
   // std::map nodes stay put until erased.
   return index_.insert_or_assign(key, &it->second).first->second;
 }
@@ -170,11 +171,10 @@ std::pair<SharedQueueStats*, bool> Aggregator::new_row(const QueueKey& key,
     return {insert(key), false};
   ++folded_sends_;
   QueueKey fold{key.ipc_ns, kFoldMsqid};
-  if (auto slot = index_.find(fold); slot != index_.end()) return {slot->second, true};
   // Beyond the limit by one row at most, whatever the number of namespaces.
-  if (queues_.size() >= limits_.max_queues) fold.ipc_ns = 0;
-  if (auto slot = index_.find(fold); slot != index_.end()) return {slot->second, true};
-  return {insert(fold), true};
+  if (queues_.size() >= limits_.max_queues && !index_.contains(fold)) fold.ipc_ns = 0;
+  auto slot = index_.find(fold);
+  return {slot != index_.end() ? slot->second : insert(fold), true};
 }
 
 void Aggregator::add_send(const msgtap_send_event& ev) {
