@@ -299,6 +299,16 @@ TEST(Aggregator, RowsAreBoundedAndTheRestFolded) {
   EXPECT_EQ(agg.folded_sends(), 0U);
 }
 
+TEST(Aggregator, CrowdedFromThreeQuartersOfTheLimit) {
+  stats::Aggregator agg;
+  agg.set_limits(QueueLimits::with_max(8));
+  for (int32_t id = 0; id < 6; ++id) {
+    EXPECT_FALSE(agg.crowded()) << id;
+    agg.add_send(make_event({.msqid = id}));
+  }
+  EXPECT_TRUE(agg.crowded());
+}
+
 // Records find their queue through a hash index beside the sorted map: it
 // must follow restores, retirements and resets.
 TEST(Aggregator, LookupFollowsRestoreRetireAndReset) {

@@ -14,8 +14,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "test_events.h"
-
 namespace msgtap::daemon {
 namespace {
 
@@ -134,16 +132,6 @@ TEST(QueueProber, RowsWithNegativeIdsAreNotQueues) {
     EXPECT_EQ(q.removed_at, 0) << key.msqid;
     EXPECT_NE(q.live.note.find("not a queue"), std::string::npos) << q.live.note;
   }
-}
-
-TEST(RetireNow, CrowdedFromThreeQuartersOfTheLimit) {
-  stats::Aggregator agg;
-  agg.set_limits(stats::QueueLimits::with_max(8));
-  for (int32_t id = 0; id < 6; ++id) {
-    EXPECT_FALSE(crowded(agg)) << id;
-    agg.add_send(testing::make_event({.msqid = id}));
-  }
-  EXPECT_TRUE(crowded(agg));
 }
 
 TEST(RetireNow, RemovedQueuesAfterTheGraceRowsThatAreNotQueuesOnceIdle) {

@@ -419,7 +419,7 @@ void Daemon::retire_queues(double now) {
   const uint64_t mono_ns =
       static_cast<uint64_t>(mono.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(mono.tv_nsec);
   const uint32_t home = prober_.home_ns();
-  const bool full = crowded(aggregator_);
+  const bool full = aggregator_.crowded();
   const size_t n = aggregator_.retire_if([&](const stats::QueueKey& k, const stats::QueueStats& q) {
     return retire_now(k, q, now, mono_ns, opt_.retire_after_s, home, full);
   });

@@ -147,10 +147,6 @@ void QueueProber::probe(stats::Aggregator& aggregator, double now) {
   }
 }
 
-bool crowded(const stats::Aggregator& aggregator) {
-  return aggregator.queues().size() * 4 >= aggregator.limits().max_queues * 3;
-}
-
 bool retire_now(const stats::QueueKey& key, const stats::QueueStats& q, double now,
                 uint64_t mono_ns, double grace_s, uint32_t home_ns, bool crowded) {
   if (q.removed_at != 0) return crowded || now - q.removed_at >= grace_s;

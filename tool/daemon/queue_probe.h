@@ -56,9 +56,5 @@ class QueueProber {
 // (negative msqid).
 bool retire_now(const stats::QueueKey& key, const stats::QueueStats& q, double now,
                 uint64_t mono_ns, double grace_s, uint32_t home_ns, bool crowded = false);
-// A table holding three quarters of --max-queues rows or more is crowded:
-// its removed queues go at once, so that queues made and removed in a loop
-// cannot keep the rows of new ones from being made.
-bool crowded(const stats::Aggregator& aggregator);
 
 }  // namespace msgtap::daemon

@@ -235,6 +235,10 @@ class Aggregator {
   uint64_t folded_sends() const { return folded_sends_; }
   // Rows of stray ids (QueueLimits::stray) among queues().
   size_t stray_rows() const { return stray_rows_; }
+  // Three quarters of max_queues rows or more: the daemon then retires
+  // removed queues at once, so that queues made and removed in a loop cannot
+  // keep the rows of new ones from being made.
+  bool crowded() const { return queues_.size() * 4 >= limits_.max_queues * 3; }
 
   // Sorted by (ipc_ns, msqid).
   const Queues& queues() const { return queues_; }
