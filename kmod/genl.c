@@ -25,6 +25,7 @@
 #include <linux/mutex.h>
 #include <linux/netlink.h>
 #include <linux/notifier.h>
+#include <linux/random.h>
 #include <linux/workqueue.h>
 #include <net/genetlink.h>
 #include <net/net_namespace.h>
@@ -51,6 +52,8 @@ static struct sock *msgtap_listener_sk;
 static DEFINE_MUTEX(msgtap_deliver_lock);
 static unsigned long msgtap_flush_jiffies;
 static unsigned int msgtap_flush_ms;
+/* Drawn once per load; GET_STATS answers it (MSGTAP_A_LOAD_ID). */
+static u64 msgtap_load_id;
 static bool msgtap_stopping;
 
 static atomic64_t msgtap_delivered = ATOMIC64_INIT(0);
@@ -347,6 +350,8 @@ static int msgtap_cmd_get_stats(struct sk_buff *skb, struct genl_info *info)
 	    nla_put_u32(msg, MSGTAP_A_NR_CPUS, num_possible_cpus()) ||
 	    nla_put_u32(msg, MSGTAP_A_FLUSH_MS, msgtap_flush_ms) ||
 	    nla_put_u8(msg, MSGTAP_A_ENABLED, READ_ONCE(msgtap_enabled)) ||
+	    nla_put_u64_64bit(msg, MSGTAP_A_LOAD_ID, msgtap_load_id,
+			      MSGTAP_A_PAD) ||
 	    msgtap_put_probes(msg))
 		goto too_big;
 	genlmsg_end(msg, hdr);
@@ -626,6 +631,9 @@ int msgtap_genl_init(unsigned int flush_ms)
 
 	msgtap_flush_ms = flush_ms;
 	msgtap_flush_jiffies = msecs_to_jiffies(flush_ms);
+	do
+		msgtap_load_id = get_random_u64();
+	while (!msgtap_load_id);
 
 	err = netlink_register_notifier(&msgtap_netlink_nb);
 	if (err)

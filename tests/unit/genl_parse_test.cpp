@@ -137,6 +137,7 @@ TEST(ParseStats, OlderModuleWithoutEnabled) {
   MsgPtr m = genl_message(MSGTAP_CMD_GET_STATS, 1);
   const auto r = as<StatsReply>(parse_message(nlmsg_hdr(m.get()), kFamily));
   EXPECT_FALSE(r.stats.enabled.has_value());
+  EXPECT_FALSE(r.stats.load_id.has_value());
   EXPECT_TRUE(r.stats.counters.empty());
 }
 
@@ -165,6 +166,7 @@ TEST(ParseStats, CountersProbesAndUnknowns) {
   ASSERT_EQ(nla_put_u32(m.get(), MSGTAP_A_NR_CPUS, 4), 0);
   ASSERT_EQ(nla_put_u32(m.get(), MSGTAP_A_FLUSH_MS, 100), 0);
   ASSERT_EQ(nla_put_u8(m.get(), MSGTAP_A_ENABLED, 0), 0);
+  ASSERT_EQ(nla_put_u64(m.get(), MSGTAP_A_LOAD_ID, 0xfedcba9876543210ULL), 0);
   ASSERT_EQ(nla_put_u32(m.get(), MSGTAP_A_MAX + 3, 9), 0);  // newer kernel
   for (auto [sym, missed] : {std::pair{"do_msgsnd", 5ULL}, std::pair{"ksys_msgsnd", 0ULL}}) {
     nlattr* p = nla_nest_start(m.get(), MSGTAP_A_PROBE);
@@ -193,6 +195,7 @@ TEST(ParseStats, CountersProbesAndUnknowns) {
   EXPECT_EQ(k.nr_cpus, 4U);
   EXPECT_EQ(k.flush_ms, 100U);
   EXPECT_EQ(k.enabled, std::optional<bool>(false));
+  EXPECT_EQ(k.load_id, std::optional<uint64_t>(0xfedcba9876543210ULL));
   ASSERT_EQ(k.probes.size(), 2U);
   EXPECT_EQ(k.probes[0], (ProbeInfo{"do_msgsnd", MSGTAP_PROBE_KIND_KRETPROBE, 5, 64}));
   EXPECT_EQ(k.probes[1].symbol, "ksys_msgsnd");

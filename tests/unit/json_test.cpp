@@ -32,6 +32,7 @@ genl::KernelStats sample_kernel() {
   k.flush_ms = 100;
   k.listener_portid = 777;
   k.enabled = true;
+  k.load_id = 0x00c0ffee12345678ULL;
   k.probes = {{"do_msgsnd", MSGTAP_PROBE_KIND_KRETPROBE, 1, 64}};
   return k;
 }
@@ -89,6 +90,7 @@ TEST(Json, ExactSchemaOneDocument) {
                "drop_no_listener": 3, "drop_undeliverable": 0, "delivery_nomem": 0,
                "events_delivered": 15, "batches_delivered": 4, "delivery_retries": 1,
                "ring_size": 4096, "nr_cpus": 2, "flush_ms": 100, "listener_portid": 777,
+               "load_id": "00c0ffee12345678",
                "probes": [{"symbol": "do_msgsnd", "kind": "kretprobe", "nmissed": 1,
                            "maxactive": 64}]},
     "loss": {"nothing_lost": false, "total": 11, "kernel_ring_full": 2,
@@ -252,6 +254,25 @@ TEST(Json, RejectsOtherSchemasAndMissingFields) {
   auto r = snapshot_from_json(j);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("seq_gaps"), std::string::npos) << r.error().message;
+}
+
+// The load id is a string of 16 hex digits (a u64 that readers with double
+// numbers would round); documents without one read, malformed ones do not.
+TEST(Json, KernelLoadId) {
+  ordered_json j = snapshot_to_json(sample_snapshot());
+  EXPECT_EQ(j["kernel"]["load_id"], "00c0ffee12345678");
+  j["kernel"].erase("load_id");
+  auto r = snapshot_from_json(j);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(r->kernel.load_id.has_value());
+  for (const char* bad : {"c0ffee12345678", "00c0ffee1234567g", "0x00c0ffee123456"}) {
+    j["kernel"]["load_id"] = bad;
+    r = snapshot_from_json(j);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message.find("load_id"), std::string::npos) << r.error().message;
+  }
+  j["kernel"]["load_id"] = 12;
+  EXPECT_FALSE(snapshot_from_json(j).ok());
 }
 
 class AtomicWrite : public ::testing::Test {

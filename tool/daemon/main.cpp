@@ -388,10 +388,14 @@ void Daemon::note_registered(const genl::KernelStats& k) {
   no_listener_at_register_ = no_listener;
   if (!restored_) return;
   const Restored& r = *restored_;
-  // Without a reload, the kernel's counters only grow, and they still hold
-  // the document's kernel losses.
+  // The module's load id says whether it was reloaded. Without one (a
+  // document or a module older than it), the counters say so when one went
+  // back: without a reload they only grow.
   bool reloaded = false;
-  for (const auto& [name, was] : r.kernel.counters) reloaded = reloaded || k.counter(name) < was;
+  if (r.kernel.load_id && k.load_id)
+    reloaded = *r.kernel.load_id != *k.load_id;
+  else
+    for (const auto& [name, was] : r.kernel.counters) reloaded = reloaded || k.counter(name) < was;
   // The document's own drop_no_listener was read after its msgtapd had
   // unregistered; the one at its registration is exact (if it has one).
   const uint64_t since = r.no_listener_at_register.value_or(r.kernel.counter("drop_no_listener"));

@@ -381,6 +381,8 @@ ordered_json kernel_to_json(const genl::KernelStats& k, bool extended) {
   j["nr_cpus"] = k.nr_cpus;
   j["flush_ms"] = k.flush_ms;
   j["listener_portid"] = k.listener_portid;
+  // A string: readers whose numbers are doubles would round a u64.
+  if (k.load_id) j["load_id"] = fmt::format("{:016x}", *k.load_id);
   ordered_json probes = ordered_json::array();
   for (const auto& p : k.probes) {
     ordered_json o;
@@ -408,6 +410,14 @@ Result<genl::KernelStats> kernel_from_json(const ordered_json& j) {
     k.flush_ms = get<uint32_t>(j, "flush_ms");
     k.listener_portid = get<uint32_t>(j, "listener_portid");
     if (auto it = j.find("enabled"); it != j.end()) k.enabled = it->get<bool>();
+    if (auto it = j.find("load_id"); it != j.end()) {
+      const auto text = it->get<std::string>();
+      uint64_t v = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v, 16);
+      if (ec != std::errc{} || end != text.data() + text.size() || text.size() != 16)
+        throw std::invalid_argument("kernel.load_id is not 16 hex digits: '" + text + "'");
+      k.load_id = v;
+    }
     for (const auto& o : j.at("probes")) {
       genl::ProbeInfo p;
       p.symbol = get<std::string>(o, "symbol");

@@ -158,6 +158,9 @@ KernelStats parse_stats(const nlattr* head, int len) {
       case MSGTAP_A_ENABLED:
         if (nla_len(pos) >= 1) s.enabled = *static_cast<const uint8_t*>(nla_data(pos)) != 0;
         break;
+      case MSGTAP_A_LOAD_ID:
+        if (uint64_t v = 0; get_u64(pos, &v)) s.load_id = v;
+        break;
       default:
         break;
     }

@@ -46,6 +46,9 @@ struct KernelStats {
   uint32_t nr_cpus = 0;
   uint32_t flush_ms = 0;
   std::optional<bool> enabled;  // MSGTAP_A_ENABLED; absent from older modules
+  // MSGTAP_A_LOAD_ID: differs between two loads of the module; absent from
+  // older modules.
+  std::optional<uint64_t> load_id;
   std::vector<ProbeInfo> probes;
 
   // The counter's value, 0 when the kernel did not send it.

@@ -49,8 +49,12 @@
  *   Answers with a MSGTAP_CMD_GET_STATS message carrying: MSGTAP_A_STATS
  *   (nest of MSGTAP_STAT_* counters, each summed over all CPUs),
  *   MSGTAP_A_LISTENER_PORTID (0: none), MSGTAP_A_RING_SIZE, MSGTAP_A_NR_CPUS,
- *   MSGTAP_A_FLUSH_MS, MSGTAP_A_ENABLED and one MSGTAP_A_PROBE nest per
- *   attached probe.
+ *   MSGTAP_A_FLUSH_MS, MSGTAP_A_ENABLED, MSGTAP_A_LOAD_ID and one
+ *   MSGTAP_A_PROBE nest per attached probe.
+ *   MSGTAP_A_LOAD_ID tells loads of the module apart: a listener that
+ *   compares it with a value read earlier knows whether the counters it
+ *   read then still run on (same value) or started again from zero at a
+ *   later load (different value). Modules older than it do not send it.
  *   Attributes: none.
  *
  * MSGTAP_CMD_FLUSH
@@ -165,6 +169,8 @@ enum msgtap_attr {
 	MSGTAP_A_PROBE, /* nest of enum msgtap_probe_attr, one per probe */
 	MSGTAP_A_ENABLED, /* u8: 1 if capture is enabled */
 	MSGTAP_A_FILTER, /* nest of enum msgtap_filter_attr */
+	/* u64: random, never 0, drawn when the module was loaded (GET_STATS) */
+	MSGTAP_A_LOAD_ID,
 	__MSGTAP_A_MAX
 };
 #define MSGTAP_A_MAX (__MSGTAP_A_MAX - 1)

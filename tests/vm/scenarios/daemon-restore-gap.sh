@@ -5,7 +5,8 @@
 # registered are loss.restore_gap, exactly, in the JSON, /metrics, the
 # msgtapctl loss line and the log; a later restart carries it forward; a
 # start without --restore has nothing to miss; and a module reloaded under
-# the saved document is named, with the calls it saw without a listener.
+# the saved document is named, with the calls it saw without a listener,
+# even when its counters have all passed the saved ones (the load id).
 . /tests/lib.sh
 
 need msgtap-workload msgtap-verify wget
@@ -62,5 +63,19 @@ snapshot /tmp/s4.json
 check_eq "loss.restore_gap" 5 "$(get /tmp/s4.json loss.restore_gap)"
 grep -q "module was reloaded since" $MSGTAPD_LOG ||
 	{ cat $MSGTAPD_LOG; fail "msgtapd did not say the module was reloaded"; }
+stop
+
+# Every counter of the new load passes the document's before msgtapd starts:
+# only the load id tells the reload (the counters alone would give 30).
+info "a reload whose counters all passed the saved ones"
+load_id=$(get /tmp/s4.json kernel.load_id)
+echo "$load_id" | grep -qx '[0-9a-f]\{16\}' || fail "kernel.load_id '$load_id' is not 16 hex digits"
+msgtap_unload
+msgtap_load
+run_workload msgtap-workload /tmp/f.json --mode stray --count 30
+MSGTAP_KEEP_STATE=1 daemon_start
+snapshot /tmp/s5.json
+[ "$(get /tmp/s5.json kernel.load_id)" != "$load_id" ] || fail "the load id did not change with a reload"
+check_eq "loss.restore_gap (5 carried, 30 since the reload)" 35 "$(get /tmp/s5.json loss.restore_gap)"
 stop
 msgtap_unload
