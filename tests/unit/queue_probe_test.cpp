@@ -99,12 +99,14 @@ TEST(QueueProber, QueuesOfAnotherNamespaceThroughASender) {
   prober.probe(agg, 5.0);  // no sender known: cannot enter
   EXPECT_EQ(theirs().live.state, stats::QueueLive::State::unknown);
   EXPECT_NE(theirs().live.note.find("no process"), std::string::npos) << theirs().live.note;
+  EXPECT_EQ(prober.orphaned(), std::set<uint32_t>{ns});
 
   agg.edit(key).last_tgid = static_cast<uint32_t>(child);
   prober.probe(agg, 6.0);
   EXPECT_EQ(theirs().live.state, stats::QueueLive::State::present) << theirs().live.note;
   EXPECT_EQ(theirs().live.qnum, 3U);
   EXPECT_EQ(theirs().live.cbytes, 30U);
+  EXPECT_TRUE(prober.orphaned().empty());
   // Back home afterwards.
   EXPECT_EQ(own_ns(), prober.home_ns());
   finish();
@@ -113,6 +115,7 @@ TEST(QueueProber, QueuesOfAnotherNamespaceThroughASender) {
   prober.probe(agg, 7.0);
   EXPECT_EQ(theirs().live.state, stats::QueueLive::State::unknown);
   EXPECT_FALSE(theirs().live.note.empty());
+  EXPECT_EQ(prober.orphaned(), std::set<uint32_t>{ns});
 }
 
 // Rows with a negative msqid are not queues: msgctl would find none and
@@ -138,28 +141,52 @@ TEST(RetireNow, RemovedQueuesAfterTheGraceRowsThatAreNotQueuesOnceIdle) {
   constexpr uint32_t kHome = 4026531839U;
   constexpr uint32_t kAway = 4026532200U;
   constexpr uint64_t kSecond = 1'000'000'000;
+  const auto rule = [](double now, uint64_t mono_s, bool crowded = false) {
+    return RetireRule{now, mono_s * kSecond, 300, kHome, crowded, nullptr};
+  };
   stats::QueueStats q;
   q.last_seen_ns = 100 * kSecond;
   // Removed: by the wall clock, idle or not.
   q.removed_at = 1000.0;
-  EXPECT_FALSE(retire_now({kHome, 3}, q, 1299.0, 100 * kSecond, 300, kHome));
-  EXPECT_TRUE(retire_now({kHome, 3}, q, 1300.0, 100 * kSecond, 300, kHome));
+  EXPECT_FALSE(retire_now({kHome, 3}, q, rule(1299.0, 100)));
+  EXPECT_TRUE(retire_now({kHome, 3}, q, rule(1300.0, 100)));
   // ... at once in a crowded table.
-  EXPECT_TRUE(retire_now({kHome, 3}, q, 1000.0, 100 * kSecond, 300, kHome, true));
+  EXPECT_TRUE(retire_now({kHome, 3}, q, rule(1000.0, 100, true)));
   q.removed_at = 0;
-  EXPECT_FALSE(retire_now({kHome, 3}, q, 5000.0, 900 * kSecond, 300, kHome, true));
+  EXPECT_FALSE(retire_now({kHome, 3}, q, rule(5000.0, 900, true)));
   // A home queue that is not removed stays, however idle.
-  EXPECT_FALSE(retire_now({kHome, 3}, q, 5000.0, 900 * kSecond, 300, kHome));
+  EXPECT_FALSE(retire_now({kHome, 3}, q, rule(5000.0, 900)));
   // Away and unknown (no process known there): once idle for the grace.
-  EXPECT_FALSE(retire_now({kAway, 3}, q, 5000.0, 399 * kSecond, 300, kHome));
-  EXPECT_TRUE(retire_now({kAway, 3}, q, 5000.0, 400 * kSecond, 300, kHome));
+  EXPECT_FALSE(retire_now({kAway, 3}, q, rule(5000.0, 399)));
+  EXPECT_TRUE(retire_now({kAway, 3}, q, rule(5000.0, 400)));
   q.live.state = stats::QueueLive::State::present;
-  EXPECT_FALSE(retire_now({kAway, 3}, q, 5000.0, 900 * kSecond, 300, kHome));
+  EXPECT_FALSE(retire_now({kAway, 3}, q, rule(5000.0, 900)));
   // Not a queue: once idle for the grace, in any namespace.
   q.live.state = stats::QueueLive::State::unknown;
-  EXPECT_FALSE(retire_now({kHome, stats::kFoldMsqid}, q, 5000.0, 399 * kSecond, 300, kHome));
-  EXPECT_TRUE(retire_now({kHome, stats::kFoldMsqid}, q, 5000.0, 400 * kSecond, 300, kHome));
-  EXPECT_TRUE(retire_now({0, stats::kFoldMsqid}, q, 5000.0, 400 * kSecond, 300, kHome));
+  EXPECT_FALSE(retire_now({kHome, stats::kFoldMsqid}, q, rule(5000.0, 399)));
+  EXPECT_TRUE(retire_now({kHome, stats::kFoldMsqid}, q, rule(5000.0, 400)));
+  EXPECT_TRUE(retire_now({0, stats::kFoldMsqid}, q, rule(5000.0, 400)));
+}
+
+// A crowded table lets every row of a namespace no known process is in go
+// at once, idle or not; other namespaces' rows wait as before.
+TEST(RetireNow, CrowdedTableDropsOrphanedNamespacesAtOnce) {
+  constexpr uint32_t kHome = 4026531839U;
+  constexpr uint32_t kGone = 4026532200U;
+  constexpr uint32_t kDenied = 4026532201U;
+  constexpr uint64_t kSecond = 1'000'000'000;
+  const std::set<uint32_t> orphaned{kGone};
+  RetireRule rule{5000.0, 101 * kSecond, 300, kHome, true, &orphaned};
+  stats::QueueStats q;
+  q.last_seen_ns = 100 * kSecond;  // 1 s ago
+  EXPECT_TRUE(retire_now({kGone, 3}, q, rule));
+  EXPECT_TRUE(retire_now({kGone, stats::kFoldMsqid}, q, rule));
+  EXPECT_FALSE(retire_now({kDenied, 3}, q, rule));
+  EXPECT_FALSE(retire_now({kHome, 3}, q, rule));
+  rule.crowded = false;
+  EXPECT_FALSE(retire_now({kGone, 3}, q, rule));
+  rule.mono_ns = 400 * kSecond;
+  EXPECT_TRUE(retire_now({kGone, 3}, q, rule));
 }
 
 }  // namespace

@@ -422,11 +422,11 @@ void Daemon::retire_queues(double now) {
   clock_gettime(CLOCK_MONOTONIC, &mono);
   const uint64_t mono_ns =
       static_cast<uint64_t>(mono.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(mono.tv_nsec);
-  const uint32_t home = prober_.home_ns();
   const bool full = aggregator_.crowded();
-  const size_t n = aggregator_.retire_if([&](const stats::QueueKey& k, const stats::QueueStats& q) {
-    return retire_now(k, q, now, mono_ns, opt_.retire_after_s, home, full);
-  });
+  const RetireRule rule{
+      now, mono_ns, opt_.retire_after_s, prober_.home_ns(), full, &prober_.orphaned()};
+  const size_t n = aggregator_.retire_if(
+      [&](const stats::QueueKey& k, const stats::QueueStats& q) { return retire_now(k, q, rule); });
   if (n != 0)
     log(Priority::info, "retired {} removed or unreachable queue(s){}, {} in all", n,
         full ? fmt::format(" without waiting --retire-after: {} of --max-queues {} rows in use",

@@ -70,13 +70,16 @@ QueueProber::QueueProber()
         std::strerror(errno));
 }
 
-std::string QueueProber::enter(uint32_t ns, const std::set<uint32_t>& candidates) {
+std::string QueueProber::enter(uint32_t ns, const std::set<uint32_t>& candidates, bool& orphaned) {
+  orphaned = true;
   if (candidates.empty()) return "no process of this IPC namespace is known";
   std::string why;
   for (const uint32_t tgid : candidates) {
     const std::string path = fmt::format("/proc/{}/ns/ipc", tgid);
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) {
+      // Only a process that is gone says nothing about our rights.
+      if (errno != ENOENT && errno != ESRCH) orphaned = false;
       why = fmt::format("cannot open {}: {}", path, std::strerror(errno));
       continue;
     }
@@ -84,6 +87,7 @@ std::string QueueProber::enter(uint32_t ns, const std::set<uint32_t>& candidates
       why = fmt::format("process {} has left the namespace", tgid);
       continue;
     }
+    orphaned = false;
     if (::setns(fd.get(), CLONE_NEWIPC) < 0)
       return fmt::format("setns into {}: {} (needs CAP_SYS_ADMIN)", path, std::strerror(errno));
     return {};
@@ -102,6 +106,7 @@ void QueueProber::probe(stats::Aggregator& aggregator, double now) {
   if (!home_.valid()) return;
   const auto& queues = aggregator.queues();
   last_error_.clear();
+  orphaned_.clear();
   // The map is sorted by namespace first: one entry per namespace.
   for (auto it = queues.begin(); it != queues.end();) {
     const uint32_t ns = it->first.ipc_ns;
@@ -116,7 +121,11 @@ void QueueProber::probe(stats::Aggregator& aggregator, double now) {
     }
     std::string why;
     const bool away = ns != home_ns_;
-    if (away) why = enter(ns, candidates);
+    if (away) {
+      bool orphaned = false;
+      why = enter(ns, candidates, orphaned);
+      if (orphaned) orphaned_.insert(ns);
+    }
     for (; it != end; ++it) {
       stats::QueueStats& q = aggregator.edit(it->first);
       if (it->first.msqid < 0) {
@@ -147,16 +156,16 @@ void QueueProber::probe(stats::Aggregator& aggregator, double now) {
   }
 }
 
-bool retire_now(const stats::QueueKey& key, const stats::QueueStats& q, double now,
-                uint64_t mono_ns, double grace_s, uint32_t home_ns, bool crowded) {
-  if (q.removed_at != 0) return crowded || now - q.removed_at >= grace_s;
-  const bool idle =
-      mono_ns > q.last_seen_ns && static_cast<double>(mono_ns - q.last_seen_ns) >= grace_s * 1e9;
+bool retire_now(const stats::QueueKey& key, const stats::QueueStats& q, const RetireRule& rule) {
+  if (q.removed_at != 0) return rule.crowded || rule.now - q.removed_at >= rule.grace_s;
+  if (rule.crowded && rule.orphaned && rule.orphaned->count(key.ipc_ns) != 0) return true;
+  const bool idle = rule.mono_ns > q.last_seen_ns &&
+                    static_cast<double>(rule.mono_ns - q.last_seen_ns) >= rule.grace_s * 1e9;
   if (key.msqid < 0) return idle;
   // A namespace without any known process left (a stopped container) can
   // no longer be looked into: its queues go once they have been idle as
   // long as a removed queue is kept.
-  return key.ipc_ns != home_ns && q.live.state == stats::QueueLive::State::unknown && idle;
+  return key.ipc_ns != rule.home_ns && q.live.state == stats::QueueLive::State::unknown && idle;
 }
 
 }  // namespace msgtap::daemon

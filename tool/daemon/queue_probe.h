@@ -37,24 +37,40 @@ class QueueProber {
   uint32_t home_ns() const { return home_ns_; }
   // Namespace entries that failed in the last probe, for the status answer.
   const std::string& last_error() const { return last_error_; }
+  // Namespaces of the last probe that no known process is in any more (all
+  // of their recent senders exited or left): most likely gone with their
+  // queues. Not those that refused to be entered (privileges).
+  const std::set<uint32_t>& orphaned() const { return orphaned_; }
 
  private:
   // Enters the namespace @ns through a process of @candidates; empty
-  // string on success, else why not.
-  std::string enter(uint32_t ns, const std::set<uint32_t>& candidates);
+  // string on success, else why not. @orphaned: none of them is there.
+  std::string enter(uint32_t ns, const std::set<uint32_t>& candidates, bool& orphaned);
   bool go_home();
 
   UniqueFd home_;
   uint32_t home_ns_ = 0;
   std::string last_error_;
+  std::set<uint32_t> orphaned_;
 };
 
-// Whether a row goes at an interval's end: a queue removed @grace_s ago or
-// more (unix seconds @now), or at all when the table is @crowded; or, idle
-// that long (@mono_ns, the events' clock), a queue of a namespace no process
-// is known in any more (not @home_ns), or a row that is not a queue
-// (negative msqid).
-bool retire_now(const stats::QueueKey& key, const stats::QueueStats& q, double now,
-                uint64_t mono_ns, double grace_s, uint32_t home_ns, bool crowded = false);
+// What decides whether a row goes at an interval's end (retire_now).
+struct RetireRule {
+  double now = 0;        // unix seconds
+  uint64_t mono_ns = 0;  // the events' clock (CLOCK_MONOTONIC)
+  double grace_s = 0;    // --retire-after
+  uint32_t home_ns = 0;  // msgtapd's own IPC namespace
+  bool crowded = false;  // the table holds 3/4 of --max-queues rows or more
+  // Namespaces the last probe found no known process in (QueueProber).
+  const std::set<uint32_t>* orphaned = nullptr;
+};
+
+// Whether a row goes: a queue removed grace_s ago or more, or at all when
+// the table is crowded; or, idle that long, a queue of a namespace no
+// process is known in any more (not home_ns), or a row that is not a queue
+// (negative msqid). In a crowded table, every row of an orphaned namespace
+// goes at once: nothing can look into it, and a stopped container's queues
+// must not keep new ones out.
+bool retire_now(const stats::QueueKey& key, const stats::QueueStats& q, const RetireRule& rule);
 
 }  // namespace msgtap::daemon

@@ -7,7 +7,9 @@
 # --max-queues rows; the calls of further ones are counted under msqid -1 of
 # their namespace and as folded, in the JSON, /metrics and msgtapctl stats.
 # Queues in use still get their own rows and exact counts, and a restarted
-# msgtapd continues the folded count.
+# msgtapd continues the folded count. From 3/4 of the rows on, removed
+# queues and the queues of namespaces no known process is left in (stopped
+# containers) go at each interval's end, without waiting --retire-after.
 . /tests/lib.sh
 
 need msgtap-workload msgtap-verify wget
@@ -15,6 +17,11 @@ need msgtap-workload msgtap-verify wget
 get() { msgtap-verify --get "$1" "$2" || fail "the snapshot has no $2"; }
 snapshot() {
 	msgtapctl --socket $MSGTAP_SOCKET stats --json >"$1" || fail "msgtapctl stats --json failed"
+}
+rows_at_most() {
+	_rows=$(msgtapctl --socket $MSGTAP_SOCKET status --json |
+		sed -n 's/.*"queues": *\([0-9][0-9]*\),.*/\1/p' | head -n 1)
+	[ -n "$_rows" ] && [ "$_rows" -le "$1" ]
 }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' /proc/$MSGTAPD_PID/status; }
 ns=$(stat -L -c %i /proc/self/ns/ipc)
@@ -86,6 +93,11 @@ run_workload msgtap-workload /tmp/mix2.json
 run_workload msgtap-workload /tmp/mix3.json
 wait_for -t 10 grep -q "without waiting --retire-after" $MSGTAPD_LOG ||
 	{ cat $MSGTAPD_LOG; fail "a crowded table did not retire its removed queues"; }
+# Only the stray row and this namespace's -1 row stay: the last mix's queues
+# go in the round that sees them removed, and the rows of the namespace the
+# first mix ran in (its process has exited) go as well.
+wait_for -t 10 rows_at_most 2 ||
+	{ cat $MSGTAPD_LOG; fail "the removed queues of a crowded table are still there"; }
 run_workload msgtap-workload /tmp/mix4.json
 snapshot /tmp/f.json
 # Without the early retirement, 15 rows would leave one for the last mix.
@@ -96,5 +108,35 @@ while read -r id sends; do
 		"$(get /tmp/f.json "queues[$ns:$id].sends_ok")"
 done </tmp/q4
 check_eq "calls folded" 104 "$(get /tmp/f.json folded.sends)"
+daemon_stop || fail "msgtapd did not stop cleanly"
+
+info "stopped containers: from 3/4 of --max-queues, their queues go at once"
+# Twelve namespaces with a queue each, then every process in them killed:
+# the namespaces go, and their queues with them, without a call to tell.
+# msgtapd is stopped meanwhile so that one round sees them all gone.
+daemon_start --max-queues 16
+pids=
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+	msgtap-workload --new-ipcns --mode hold --count 1 --ready /tmp/hold$i.ready \
+		--go /tmp/never --truth /tmp/hold$i.json &
+	pids="$pids $!"
+done
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+	wait_for test -s /tmp/hold$i.ready || fail "workload $i did not get ready"
+done
+snapshot /tmp/g.json
+msgtap-verify --get /tmp/g.json queues >/tmp/rows
+check_eq "rows before the kill" 12 "$(grep -o '"msqid"' /tmp/rows | wc -l)"
+kill -STOP $MSGTAPD_PID
+kill -KILL $pids
+wait $pids 2>/dev/null
+kill -CONT $MSGTAPD_PID
+wait_for -t 10 grep -q "retired 12 .*without waiting --retire-after" $MSGTAPD_LOG ||
+	{ cat $MSGTAPD_LOG; fail "a crowded table kept the queues of namespaces that are gone"; }
+snapshot /tmp/h.json
+check_eq "retired queues, their sends" "12 12" \
+	"$(get /tmp/h.json retired.queues) $(get /tmp/h.json retired.sends_ok)"
+msgtap-verify --get /tmp/h.json queues >/tmp/rows
+check_eq "rows after" 0 "$(grep -o '"msqid"' /tmp/rows | wc -l)"
 daemon_stop || fail "msgtapd did not stop cleanly"
 msgtap_unload
