@@ -103,6 +103,12 @@ std::string to_text(const Status& s) {
                          member<uint64_t>(d, "msgtapd", "json_write_errors", 0)));
     if (auto e = member<std::string>(d, "msgtapd", "last_json_error", ""); !e.empty())
       line("", "last write failed: " + e);
+    // The files are written on a thread of their own; a disk too slow for
+    // the interval makes it skip snapshots.
+    if (auto skipped = member<uint64_t>(d, "msgtapd", "file_writes_skipped", 0); skipped != 0)
+      line("", fmt::format("{} snapshots not written: the disk was slower than the interval "
+                           "({} writes waiting)",
+                           skipped, member<uint64_t>(d, "msgtapd", "file_writes_pending", 0)));
     line("", fmt::format("received {} events in {} batches, {} queues; receive buffer {} bytes",
                          member<uint64_t>(d, "daemon", "events_received", 0),
                          member<uint64_t>(d, "daemon", "batches_received", 0),

@@ -62,6 +62,7 @@
 #include "daemon/queue_probe.h"
 #include "daemon/receive.h"
 #include "daemon/sync.h"
+#include "daemon/writer.h"
 #include "export/json.h"
 #include "export/prometheus.h"
 #include "export/text.h"
@@ -166,9 +167,10 @@ class Daemon {
   stats::Snapshot snapshot();
   std::string status_document(const stats::Snapshot& snap) const;
   std::string reset_statistics();
-  void write_json(const std::string& doc);
-  void write_interval_exports(const stats::Snapshot& snap,
-                              const exporter::PrometheusOptions& prometheus_options);
+  // Hands @snap to the writer thread for the JSON file (@doc if it is
+  // rendered already) and, with @exports, the textfile and json-lines.
+  void write_files(std::shared_ptr<const stats::Snapshot> snap,
+                   std::shared_ptr<const std::string> doc, bool exports);
   void restore_state();
   void note_registered(const genl::KernelStats& k);
   void retire_queues(double now);
@@ -228,7 +230,6 @@ class Daemon {
 
   UniqueFd epoll_, signal_, timer_, listener_;
   std::optional<HttpServer> http_;  // /metrics, unless --metrics-listen none
-  std::string last_export_error_;   // of --textfile and --json-lines
   std::map<uint64_t, ControlClient> clients_;
   uint64_t next_client_ = kFirstClient;
   bool json_queued_ = false;
@@ -240,10 +241,8 @@ class Daemon {
   // SIGTERM's last round: its snapshot, and whether it synced with the kernel.
   std::shared_ptr<const stats::Snapshot> final_snap_;
   bool final_round_ok_ = false;
-  uint64_t json_writes_ = 0;
-  uint64_t json_errors_ = 0;
-  std::string last_json_error_;
   Clock::time_point started_ = Clock::now();
+  FileWriter writer_;
 };
 
 Result<void> Daemon::add_fd(int fd, uint64_t tag, uint32_t events) {
@@ -492,11 +491,12 @@ int Daemon::run() {
         log(Priority::warning, "kernel counters after unregistering: {}", k.error().message);
       last = std::make_shared<const stats::Snapshot>(snapshot());
     }
-    write_json(exporter::render_json(*last));
-    write_interval_exports(*last, exporter::PrometheusOptions{MSGTAP_VERSION, monotonic_ns()});
-    final_ok_ = final_round_ok_ && last_json_error_.empty();
+    write_files(last, nullptr, /*exports=*/true);
+    writer_.finish();
+    final_ok_ = final_round_ok_ && writer_.status().last_json_error.empty();
   }
-  unregister();  // the other ways out: a second signal, a failed last round
+  unregister();      // the other ways out: a second signal, a failed last round
+  writer_.finish();  // what they handed to the writer
   listener_.reset();
   ::unlink(opt_.socket_path.c_str());
   log(Priority::info, "exiting");
@@ -623,8 +623,9 @@ void Daemon::finish_round(bool ok) {
   // Shared with the scrapes that render it piece by piece after this round.
   // A reset replaces it for the waiters after it in this round.
   auto shared_snap = std::make_shared<const stats::Snapshot>(snapshot());
-  // The JSON document: rendered at most once a round, and only if the file
-  // or a stats client takes it (with 10,000 queues it is megabytes).
+  // The JSON document: rendered at most once a round on this thread, and
+  // only if a stats client takes it (with 10,000 queues it is megabytes);
+  // the writer thread renders the file's if none was.
   std::shared_ptr<const std::string> doc;
   const auto json_doc = [&]() -> const std::shared_ptr<const std::string>& {
     if (!doc) doc = std::make_shared<const std::string>(exporter::render_json(*shared_snap));
@@ -660,8 +661,7 @@ void Daemon::finish_round(bool ok) {
     const stats::Snapshot& snap = *shared_snap;
     if (id == kWaiterJson) {
       json_queued_ = false;
-      write_json(*json_doc());
-      write_interval_exports(snap, prometheus_options);
+      write_files(shared_snap, doc, /*exports=*/true);
       written = true;
       // Rates are per interval, and queues retire at interval ends, after a
       // document has shown them removed.
@@ -700,7 +700,7 @@ void Daemon::finish_round(bool ok) {
         // rates start from it, not from pre-reset counters.
         shared_snap = std::make_shared<const stats::Snapshot>(snapshot());
         doc = std::make_shared<const std::string>(exporter::render_json(*shared_snap));
-        write_json(*doc);
+        write_files(shared_snap, doc, /*exports=*/false);
         rate_base_ = stats::make_rate_base(*shared_snap);
         have_rate_base_ = true;
       } else
@@ -708,7 +708,7 @@ void Daemon::finish_round(bool ok) {
     }
   }
   if (hopeless) {
-    if (!written) write_json(*json_doc());
+    if (!written) write_files(shared_snap, doc, /*exports=*/false);
     log(Priority::err, "no longer registered with msgtap: exiting");
     registered_ = false;
     final_ok_ = false;
@@ -737,9 +737,12 @@ std::string Daemon::status_document(const stats::Snapshot& snap) const {
   d["seq_regressions"] = receiver_.seq_regressions();
   d["sync_resends"] = syncer_.resends();
   d["flush_retries"] = syncer_.flush_retries();
-  d["json_writes"] = json_writes_;
-  d["json_write_errors"] = json_errors_;
-  d["last_json_error"] = last_json_error_;
+  const FileWriter::Status files = writer_.status();
+  d["json_writes"] = files.json_writes;
+  d["json_write_errors"] = files.json_errors;
+  d["last_json_error"] = files.last_json_error;
+  d["file_writes_pending"] = files.pending;
+  d["file_writes_skipped"] = files.skipped;
 
   nlohmann::ordered_json j;
   j["schema"] = exporter::kSchemaVersion;
@@ -782,44 +785,18 @@ std::string Daemon::reset_statistics() {
   return j.dump(2) + "\n";
 }
 
-void Daemon::write_json(const std::string& doc) {
-  auto r = exporter::write_file_atomically(opt_.json_path, doc);
-  if (r) {
-    ++json_writes_;
-    last_json_error_.clear();
-    return;
+void Daemon::write_files(std::shared_ptr<const stats::Snapshot> snap,
+                         std::shared_ptr<const std::string> doc, bool exports) {
+  FileWriter::Job job;
+  job.json_path = opt_.json_path;
+  if (exports) {
+    job.textfile = opt_.textfile;
+    job.json_lines = opt_.json_lines;
   }
-  ++json_errors_;
-  if (r.error().message != last_json_error_) log(Priority::err, "{}", r.error().message);
-  last_json_error_ = r.error().message;
-}
-
-void Daemon::write_interval_exports(const stats::Snapshot& snap,
-                                    const exporter::PrometheusOptions& prometheus_options) {
-  std::string error;
-  if (!opt_.textfile.empty()) {
-    // node_exporter runs as another user and must read it.
-    const std::string page = exporter::render_prometheus(snap, prometheus_options);
-    if (auto r = exporter::write_file_atomically(opt_.textfile, page, 0644); !r)
-      error = r.error().message;
-  }
-  if (!opt_.json_lines.empty()) {
-    // Opened per line, so a log rotation that renames the file is followed.
-    // Never waited for: a FIFO without a reader (ENXIO) or with a full pipe
-    // (EAGAIN) costs this line, not the event loop.
-    const std::string line = exporter::render_json(snap, exporter::JsonStyle::line);
-    UniqueFd fd(::open(opt_.json_lines.c_str(),
-                       O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600));
-    // One write: with O_APPEND a line lands whole or, on a full disk, short.
-    const ssize_t n = fd.valid() ? ::write(fd.get(), line.data(), line.size()) : -1;
-    if (n < 0)
-      error = fmt::format("cannot append to {}: {}", opt_.json_lines, std::strerror(errno));
-    else if (static_cast<size_t>(n) != line.size())
-      error =
-          fmt::format("cannot append to {}: wrote {} of {} bytes", opt_.json_lines, n, line.size());
-  }
-  if (!error.empty() && error != last_export_error_) log(Priority::err, "{}", error);
-  last_export_error_ = error;
+  job.snap = std::move(snap);
+  job.json_doc = std::move(doc);
+  job.prometheus = exporter::PrometheusOptions{MSGTAP_VERSION, monotonic_ns()};
+  writer_.submit(std::move(job));
 }
 
 void Daemon::read_signals() {

@@ -5,6 +5,7 @@
 
 #include <linux/msgtap.h>
 
+#include <atomic>
 #include <compare>
 #include <cstdint>
 #include <functional>
@@ -208,7 +209,10 @@ class SharedQueueStats {
   explicit SharedQueueStats(std::shared_ptr<QueueStats> p) : p_(std::move(p)) {}
   // The statistics to change: copied first while a snapshot shares them.
   QueueStats& writable() {
-    if (p_.use_count() != 1) p_ = std::make_shared<QueueStats>(*p_);
+    if (p_.use_count() != 1)
+      p_ = std::make_shared<QueueStats>(*p_);
+    else  // the last snapshot let go, maybe on msgtapd's writer thread:
+      std::atomic_thread_fence(std::memory_order_acquire);  // its reads came first
     return *p_;
   }
 

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "daemon/writer.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <sstream>
+
+#include "export/json.h"
+#include "test_events.h"
+
+namespace msgtap::daemon {
+namespace {
+
+using testing::make_event;
+
+std::shared_ptr<const stats::Snapshot> snapshot_at(double timestamp) {
+  stats::Aggregator agg;
+  agg.add_send(make_event({.msqid = 7, .msgsz = 10, .ts_ns = 100}));
+  return std::make_shared<const stats::Snapshot>(
+      stats::make_snapshot(timestamp, stats::DaemonCounters{}, genl::KernelStats{}, agg, nullptr));
+}
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+size_t lines(const std::string& s) {
+  return static_cast<size_t>(std::count(s.begin(), s.end(), '\n'));
+}
+
+class Writer : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("msgtap-writer-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  FileWriter::Job job(double timestamp) const {
+    FileWriter::Job j;
+    j.json_path = (dir_ / "stats.json").string();
+    j.textfile = (dir_ / "msgtap.prom").string();
+    j.json_lines = (dir_ / "history.jsonl").string();
+    j.snap = snapshot_at(timestamp);
+    j.prometheus.version = "test";
+    return j;
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(Writer, WritesEveryFileOfAJob) {
+  FileWriter w;
+  const FileWriter::Job j = job(1732700000.5);
+  w.submit(j);
+  w.finish();
+  EXPECT_EQ(slurp(dir_ / "stats.json"), exporter::render_json(*j.snap));
+  EXPECT_NE(slurp(dir_ / "msgtap.prom").find("msgtap_queue_sends_total"), std::string::npos);
+  EXPECT_EQ(lines(slurp(dir_ / "history.jsonl")), 1U);
+  const FileWriter::Status s = w.status();
+  EXPECT_EQ(s.json_writes, 1U);
+  EXPECT_EQ(s.json_errors, 0U);
+  EXPECT_EQ(s.pending, 0U);
+  // Once finished, a job is written at once by the caller.
+  w.submit(job(1732700001.5));
+  EXPECT_EQ(w.status().json_writes, 2U);
+  EXPECT_EQ(lines(slurp(dir_ / "history.jsonl")), 2U);
+}
+
+// A disk that does not answer holds the writer thread, not the caller: jobs
+// queue up to the bound, then the oldest waiting one is skipped and counted.
+TEST_F(Writer, ASlowDiskHoldsNeitherTheCallerNorUnboundedMemory) {
+  std::promise<void> entered, release;
+  std::shared_future<void> gate = release.get_future().share();
+  bool first = true;
+  FileWriter w([&] {
+    if (!first) return;
+    first = false;
+    entered.set_value();
+    gate.wait();
+  });
+  w.submit(job(1.0));
+  entered.get_future().wait();                    // the thread holds job 1 and waits for the "disk"
+  for (int i = 2; i <= 7; ++i) w.submit(job(i));  // returns with the disk still stuck
+  FileWriter::Status s = w.status();
+  EXPECT_EQ(s.pending, FileWriter::kMaxPending + 1);
+  EXPECT_EQ(s.skipped, 6 - FileWriter::kMaxPending);
+  EXPECT_EQ(s.json_writes, 0U);
+  release.set_value();
+  w.finish();
+  s = w.status();
+  EXPECT_EQ(s.json_writes, FileWriter::kMaxPending + 1);
+  EXPECT_EQ(s.pending, 0U);
+  // The file shows the newest snapshot; the history has a line per written job.
+  EXPECT_EQ(slurp(dir_ / "stats.json"), exporter::render_json(*snapshot_at(7)));
+  EXPECT_EQ(lines(slurp(dir_ / "history.jsonl")), FileWriter::kMaxPending + 1);
+}
+
+TEST_F(Writer, JsonErrorsAreCountedAndClearedByTheNextWrite) {
+  FileWriter w;
+  FileWriter::Job bad = job(1.0);
+  bad.json_path = (dir_ / "missing" / "stats.json").string();
+  w.submit(bad);
+  w.finish();
+  FileWriter::Status s = w.status();
+  EXPECT_EQ(s.json_errors, 1U);
+  EXPECT_NE(s.last_json_error.find("missing"), std::string::npos) << s.last_json_error;
+  w.submit(job(2.0));
+  s = w.status();
+  EXPECT_EQ(s.json_writes, 1U);
+  EXPECT_TRUE(s.last_json_error.empty());
+}
+
+}  // namespace
+}  // namespace msgtap::daemon
