@@ -102,6 +102,27 @@ TEST_F(Writer, ASlowDiskHoldsNeitherTheCallerNorUnboundedMemory) {
   EXPECT_EQ(lines(slurp(dir_ / "history.jsonl")), FileWriter::kMaxPending + 1);
 }
 
+// The writer renders a snapshot while the event loop goes on counting into
+// the same queues: the snapshot's statistics stay as they were (the
+// aggregator copies a queue's before changing it), and the file shows them.
+TEST_F(Writer, RendersASnapshotWhileEventsChangeItsQueues) {
+  stats::Aggregator agg;
+  for (int i = 0; i < 100; ++i) agg.add_send(make_event({.msqid = i % 10, .msgsz = 10}));
+  auto snap = std::make_shared<const stats::Snapshot>(
+      stats::make_snapshot(5.0, stats::DaemonCounters{}, genl::KernelStats{}, agg, nullptr));
+  const std::string expected = exporter::render_json(*snap);
+  std::promise<void> entered;
+  FileWriter w([&] { entered.set_value(); });
+  FileWriter::Job j = job(5.0);
+  j.snap = std::move(snap);
+  w.submit(std::move(j));
+  entered.get_future().wait();
+  for (int i = 0; i < 20000; ++i) agg.add_send(make_event({.msqid = i % 10, .msgsz = 20}));
+  w.finish();
+  EXPECT_EQ(slurp(dir_ / "stats.json"), expected);
+  EXPECT_EQ(agg.queues().at({4026531839U, 3})->send.sends_ok, 2010U);
+}
+
 TEST_F(Writer, JsonErrorsAreCountedAndClearedByTheNextWrite) {
   FileWriter w;
   FileWriter::Job bad = job(1.0);

@@ -24,6 +24,7 @@ FileWriter::FileWriter(std::function<void()> before_job) : before_job_(std::move
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   thread_ = std::thread([this] { run(); });
+  pthread_setname_np(thread_.native_handle(), "msgtapd-writer");  // in ps, top -H
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
