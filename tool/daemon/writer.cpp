@@ -24,7 +24,6 @@ FileWriter::FileWriter(std::function<void()> before_job) : before_job_(std::move
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   thread_ = std::thread([this] { run(); });
-  pthread_setname_np(thread_.native_handle(), "msgtapd-writer");  // in ps, top -H
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
@@ -69,6 +68,7 @@ FileWriter::Status FileWriter::status() const {
 }
 
 void FileWriter::run() {
+  pthread_setname_np(pthread_self(), "msgtapd-writer");  // in ps -T, top -H
   std::unique_lock lock(mu_);
   for (;;) {
     wake_.wait(lock, [this] { return stop_ || !queue_.empty(); });
