@@ -31,6 +31,7 @@
 // in the Syncer's list, netlink answers are matched by sequence number, and
 // client sockets are non-blocking.
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -1057,6 +1058,10 @@ Parsed parse_options(int argc, char** argv, bool reload) {
 
 int run_main(int argc, char** argv) {
   set_log_ident("msgtapd");
+  // One malloc arena for both threads: the writer thread renders the
+  // documents the event loop used to, and in an arena of its own the freed
+  // buffers would stay in the process's memory beside the loop's.
+  mallopt(M_ARENA_MAX, 1);
   Parsed parsed = parse_options(argc, argv, /*reload=*/false);
   if (parsed.exit_code) return *parsed.exit_code;
   Options opt = std::move(parsed.options);
