@@ -39,11 +39,13 @@ void FileWriter::submit(Job job) {
   if (queue_.size() >= kMaxPending) {
     queue_.pop_front();
     const uint64_t skipped = ++status_.skipped;
+    // Not yet written: those waiting, this one, and the one being written.
+    const size_t behind = queue_.size() + 1 + (busy_ ? 1 : 0);
     lock.unlock();
     log(Priority::warning,
         "writing the files is {} snapshots behind (a slow disk?): skipped the oldest waiting one "
         "({} skipped in all)",
-        kMaxPending + 1, skipped);
+        behind, skipped);
     lock.lock();
   }
   queue_.push_back(std::move(job));
