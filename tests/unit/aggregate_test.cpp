@@ -245,6 +245,11 @@ TEST(Aggregator, RowsAreBoundedAndTheRestFolded) {
   agg.add_send(known(kInitNs, 1));
   for (int32_t id = 100; id < 110; ++id) agg.add_send(stray(id));
   agg.add_send(stray(105));  // the same id again: folded again, not cached
+  // Held back until msgtapd settles (before each snapshot): see below.
+  EXPECT_EQ(agg.deferred(), 9U);
+  EXPECT_EQ(agg.folded_sends(), 0U);
+  agg.settle();
+  EXPECT_EQ(agg.deferred(), 0U);
   EXPECT_EQ(agg.stray_rows(), 2U);
   EXPECT_EQ(agg.folded_sends(), 9U);
   ASSERT_EQ(agg.queues().size(), 4U);  // 1, 100, 101 and the fold row
@@ -297,6 +302,62 @@ TEST(Aggregator, RowsAreBoundedAndTheRestFolded) {
   agg.reset();
   EXPECT_EQ(agg.stray_rows(), 0U);
   EXPECT_EQ(agg.folded_sends(), 0U);
+}
+
+// The module drains its rings one CPU after the other, so a call that
+// failed before finding its queue (EINVAL, an EARLY EFAULT) can come in
+// before the calls of another CPU that found it. While the stray rows are all
+// taken, such a record waits for them instead of being folded at once.
+TEST(Aggregator, FailedCallsWaitForTheirQueueWhileStrayRowsAreFull) {
+  Aggregator agg;
+  agg.set_limits({.max_queues = 8, .max_stray = 1});
+  const auto stray = [](int32_t id) { return make_event({.msqid = id, .result = -EINVAL}); };
+  agg.add_send(stray(100));  // takes the one stray row
+  ASSERT_EQ(agg.stray_rows(), 1U);
+
+  agg.add_send(stray(5));
+  agg.add_send(make_event({.msqid = 5, .result = -EFAULT, .flags = MSGTAP_EVF_EARLY}));
+  agg.add_send(stray(101));
+  EXPECT_EQ(agg.deferred(), 3U);
+  EXPECT_EQ(agg.queues().size(), 1U);
+  EXPECT_EQ(agg.folded_sends(), 0U);
+
+  // Queue 5's call from the other CPU: its row takes the two held back.
+  agg.add_send(make_event({.msqid = 5, .msgsz = 40, .flags = MSGTAP_EVF_QUEUE_KNOWN}));
+  EXPECT_EQ(agg.deferred(), 1U);
+  const QueueStats& q5 = *agg.queues().at({kInitNs, 5});
+  EXPECT_EQ(q5.send.sends_ok, 1U);
+  EXPECT_EQ(q5.send.sends_failed, 2U);
+  EXPECT_EQ(q5.send.errors.at(EINVAL), 1U);
+  EXPECT_EQ(q5.send.errors.at(EFAULT), 1U);
+  EXPECT_TRUE(q5.identity.known);
+  EXPECT_EQ(agg.stray_rows(), 1U);  // 5 is a queue; 100 is still the stray row
+  EXPECT_EQ(agg.folded_sends(), 0U);
+
+  // Settling: 101 named no queue after all, and there is no stray row for it.
+  agg.settle();
+  EXPECT_EQ(agg.deferred(), 0U);
+  EXPECT_EQ(agg.folded_sends(), 1U);
+  EXPECT_EQ(agg.queues().at({kInitNs, kFoldMsqid})->send.errors.at(EINVAL), 1U);
+  EXPECT_FALSE(agg.queues().contains({kInitNs, 101}));
+
+  // Once a stray row has gone, a held-back id settles into a row of its own.
+  agg.add_send(stray(102));
+  agg.add_send(stray(102));
+  agg.retire_if([](const QueueKey& k, const QueueStats&) { return k.msqid == 100; });
+  agg.settle();
+  EXPECT_EQ(agg.queues().at({kInitNs, 102})->send.sends_failed, 2U);
+  EXPECT_EQ(agg.folded_sends(), 1U);
+
+  // Bounded: beyond kMaxDeferred, records are folded at once.
+  for (int32_t id = 1000; id < 1000 + static_cast<int32_t>(Aggregator::kMaxDeferred) + 3; ++id)
+    agg.add_send(stray(id));
+  EXPECT_EQ(agg.deferred(), Aggregator::kMaxDeferred);
+  EXPECT_EQ(agg.folded_sends(), 4U);
+  agg.reset();  // forgets them with the rest
+  EXPECT_EQ(agg.deferred(), 0U);
+  agg.settle();
+  EXPECT_TRUE(agg.queues().empty());
 }
 
 TEST(Aggregator, CrowdedFromThreeQuartersOfTheLimit) {

@@ -606,6 +606,8 @@ stats::Snapshot Daemon::snapshot() {
   counters.socket_drops = socket_drops_;
   counters.drop_no_listener_at_register = no_listener_at_register_;
   counters.restore_gap = restore_gap_;
+  // Every record of a call that returned before this round's FLUSH is in.
+  aggregator_.settle();
   const double now = unix_now();
   prober_.probe(aggregator_, now);
   stats::Snapshot snap = stats::make_snapshot(now, counters, kernel_, aggregator_,

@@ -167,8 +167,22 @@ std::pair<SharedQueueStats*, bool> Aggregator::new_row(const QueueKey& key,
   // A new queue. A call that failed without finding a queue makes a stray row.
   const bool stray =
       key.msqid != kFoldMsqid && !(ev.flags & MSGTAP_EVF_QUEUE_KNOWN) && ev.result != 0;
-  if (queues_.size() < limits_.max_queues && (!stray || stray_rows_ < limits_.max_stray))
-    return {insert(key), false};
+  const bool room = queues_.size() < limits_.max_queues;
+  if (room && (!stray || stray_rows_ < limits_.max_stray)) {
+    SharedQueueStats* row = insert(key);
+    // Calls of this id held back before it had a row: they came first.
+    if (!deferred_.empty())
+      std::erase_if(deferred_, [&](const msgtap_send_event& held) {
+        if (!(QueueKey{held.ipc_ns, held.msqid} == key)) return false;
+        count(key, *row, false, held);
+        return true;
+      });
+    return {row, false};
+  }
+  if (room && !settling_ && deferred_.size() < kMaxDeferred) {
+    deferred_.push_back(ev);
+    return {nullptr, false};
+  }
   ++folded_sends_;
   QueueKey fold{key.ipc_ns, kFoldMsqid};
   // Beyond the limit by one row at most, whatever the number of namespaces.
@@ -182,15 +196,22 @@ void Aggregator::add_send(const msgtap_send_event& ev) {
   SharedQueueStats* row = last_;
   bool folded = false;
   if (!row || !(key == last_key_)) {
-    if (auto slot = index_.find(key); slot != index_.end())
+    if (auto slot = index_.find(key); slot != index_.end()) {
       row = slot->second;
-    else
+    } else {
       std::tie(row, folded) = new_row(key, ev);
+      if (!row) return;  // held back
+    }
     // A folded record is counted again on the next one of its queue.
     last_ = folded ? nullptr : row;
     last_key_ = key;
   }
-  QueueStats& q = row->writable();
+  count(key, *row, folded, ev);
+}
+
+void Aggregator::count(const QueueKey& key, SharedQueueStats& row, bool folded,
+                       const msgtap_send_event& ev) {
+  QueueStats& q = row.writable();
   // stray_rows_ counts the rows that are stray: a record that found the
   // queue, or succeeded, ends that. A queue's row is known after its first
   // record, so this costs the others one test.
@@ -203,6 +224,15 @@ void Aggregator::add_send(const msgtap_send_event& ev) {
   q.last_tgid = ev.tgid;
   if (ev.flags & MSGTAP_EVF_QUEUE_KNOWN)
     q.identity = QueueIdentity{true, ev.key, ev.q_uid, ev.q_gid, ev.q_mode};
+}
+
+void Aggregator::settle() {
+  if (deferred_.empty()) return;
+  const std::vector<msgtap_send_event> held = std::exchange(deferred_, {});
+  last_ = nullptr;
+  settling_ = true;
+  for (const msgtap_send_event& ev : held) add_send(ev);
+  settling_ = false;
 }
 
 size_t Aggregator::retire_if(
@@ -223,6 +253,7 @@ size_t Aggregator::retire_if(
 
 void Aggregator::reset() {
   last_ = nullptr;
+  deferred_.clear();
   queues_.clear();
   index_.clear();
   retired_ = {};
@@ -233,6 +264,7 @@ void Aggregator::reset() {
 void Aggregator::restore(std::map<QueueKey, QueueStats> queues, RetiredTotals retired,
                          uint64_t folded_sends) {
   last_ = nullptr;
+  deferred_.clear();
   queues_.clear();
   index_.clear();
   stray_rows_ = 0;

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "stats/histogram.h"
 #include "stats/topk.h"
@@ -229,7 +230,21 @@ class Aggregator {
   Aggregator(const Aggregator&) = delete;
   Aggregator& operator=(const Aggregator&) = delete;
 
+  // Counts @ev in its queue's row, or in a fold row; or holds it back until
+  // settle(): a failed call that found no queue, whose id has no row while
+  // the rows of stray ids are all taken. Records reach msgtapd CPU by CPU,
+  // one CPU's ring after the other, so such a call may come in before the
+  // calls of another CPU that found its queue. Held back, it goes to that
+  // queue's row when one of those arrives.
   void add_send(const msgtap_send_event& ev);
+  // Counts what add_send() held back: in the rows made since, or as stray
+  // rows if there is room now, or folded as before. Every record of a call
+  // that returned before a module FLUSH is in once that FLUSH is answered,
+  // so msgtapd settles after it, before each snapshot.
+  void settle();
+  // Records held back (at most kMaxDeferred; the next are folded at once).
+  size_t deferred() const { return deferred_.size(); }
+  static constexpr size_t kMaxDeferred = 1024;
 
   // Applies to rows made from now on; rows already kept stay.
   void set_limits(const QueueLimits& limits) { limits_ = limits; }
@@ -269,8 +284,11 @@ class Aggregator {
   // The row that counts @ev, whose queue has none yet: made if the limits
   // allow, else a fold row (then true: the lookup cache must not remember
   // it).
+  // nullptr: held back (deferred_).
   std::pair<SharedQueueStats*, bool> new_row(const QueueKey& key, const msgtap_send_event& ev);
   SharedQueueStats* insert(const QueueKey& key);
+  // Counts @ev in @row; @folded: @row is a fold row.
+  void count(const QueueKey& key, SharedQueueStats& row, bool folded, const msgtap_send_event& ev);
 
   Queues queues_;
   // The same queues by hash, for the lookup of each record: a std::map
@@ -281,6 +299,9 @@ class Aggregator {
   QueueLimits limits_;
   uint64_t folded_sends_ = 0;
   size_t stray_rows_ = 0;
+  // Held back by add_send(), in arrival order; none while settling_.
+  std::vector<msgtap_send_event> deferred_;
+  bool settling_ = false;
   // Consecutive records mostly name the same queue: skip the lookup.
   QueueKey last_key_;
   SharedQueueStats* last_ = nullptr;
