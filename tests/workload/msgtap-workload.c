@@ -35,6 +35,8 @@
  *             sent to by root and by its new owner
  *   stray     N sends, each to another made-up id that names no queue
  *             (EINVAL): in the truth as a count, not as queues
+ *   doomed    the mix's doomed queue alone, its failing sends on a CPU
+ *             of choice (the records of two CPUs then race to msgtapd)
  * --ready and --go let a test act at the interesting moment: the workload
  * writes the ready file (its pid, IPC namespace and main queue) once set up,
  * then waits for the go file before it goes on.
@@ -107,9 +109,9 @@ static uint32_t rng_state;
 static unsigned long seed = 1;
 
 enum mode { MODE_MIX, MODE_SIMPLE, MODE_BLOCKED, MODE_FLOOD, MODE_IDENTITY,
-	    MODE_HOLD, MODE_STRAY };
+	    MODE_HOLD, MODE_STRAY, MODE_DOOMED };
 static const char *const mode_names[] = { "mix", "simple", "blocked", "flood",
-					  "identity", "hold", "stray" };
+					  "identity", "hold", "stray", "doomed" };
 enum then { THEN_DRAIN, THEN_RMID, THEN_SIGNAL, THEN_STOPCONT };
 static const char *const then_names[] = { "drain", "rmid", "signal",
 					  "stopcont" };
@@ -639,15 +641,13 @@ static void step_efault(int q)
 	munmap(p, (size_t)page);
 }
 
+static void mode_doomed(int q, int fail, int fail_cpu);
+
 static void step_doomed(void)
 {
 	struct msgbuf_any *m = msg_alloc();
-	int q = new_queue();
 
-	m->mtype = 5;
-	send_expect(q, m, 42, 0, 0, "doomed");
-	remove_queue(q);
-	send_expect(q, m, 42, IPC_NOWAIT, EINVAL, "removed queue");
+	mode_doomed(new_queue(), 1, -1);
 	m->mtype = 1;
 	send_expect(-1, m, 10, 0, EINVAL, "msqid -1");
 	free(m);
@@ -698,6 +698,32 @@ static void mode_simple(int q, int count, int fail)
 	for (int i = 0; i < fail; i++)
 		send_expect(q, m, 10, 0, EINVAL, "simple mtype 0");
 	free(in);
+	free(m);
+}
+
+/*
+ * One send to queue @q, IPC_RMID, then @fail sends to its stale id (EINVAL,
+ * and no queue for the module to find), on CPU @fail_cpu if that is not -1:
+ * the module drains its rings one CPU after the other, so the failures may
+ * reach the listener before the success that made the queue known.
+ */
+static void mode_doomed(int q, int fail, int fail_cpu)
+{
+	struct msgbuf_any *m = msg_alloc();
+
+	m->mtype = 5;
+	send_expect(q, m, 42, 0, 0, "doomed");
+	remove_queue(q);
+	if (fail_cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(fail_cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set) < 0)
+			die("sched_setaffinity(--fail-cpu)");
+	}
+	for (int i = 0; i < fail; i++)
+		send_expect(q, m, 42, IPC_NOWAIT, EINVAL, "removed queue");
 	free(m);
 }
 
@@ -1054,6 +1080,9 @@ static void usage(FILE *out)
 		"  --mode simple [--count N] [--fail M]\n"
 		"                  N successful sends (default 100), then M with mtype 0\n"
 		"                  (EINVAL), from this one process to one queue\n"
+		"  --mode doomed [--fail M] [--fail-cpu C]\n"
+		"                  one send to a new queue, IPC_RMID, then M sends to its\n"
+		"                  stale id (default 1; EINVAL), on CPU C if given\n"
 		"  --mode blocked [--senders N] [--then drain|rmid|signal|stopcont]\n"
 		"                  fill a queue, block N children (default 1) in msgsnd,\n"
 		"                  then: receive N messages (drain, the default); IPC_RMID\n"
@@ -1092,6 +1121,7 @@ int main(int argc, char **argv)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "count", required_argument, NULL, 'c' },
 		{ "fail", required_argument, NULL, 'f' },
+		{ "fail-cpu", required_argument, NULL, 'C' },
 		{ "senders", required_argument, NULL, 'N' },
 		{ "then", required_argument, NULL, 'T' },
 		{ "seconds", required_argument, NULL, 'S' },
@@ -1109,7 +1139,7 @@ int main(int argc, char **argv)
 	bool new_ns = false;
 	char *end;
 	int opt, qmix, qreader, qfull;
-	int count = -1, fail = 0, senders = 1, perm = 0640;
+	int count = -1, fail = 0, fail_cpu = -1, senders = 1, perm = 0640;
 	enum then then = THEN_DRAIN;
 	double seconds = 2;
 	const char *until = NULL, *linger = NULL;
@@ -1170,6 +1200,7 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 		case 'f':
+		case 'C':
 		case 'N':
 		case 'p':
 		case 'k':
@@ -1183,6 +1214,12 @@ int main(int argc, char **argv)
 				count = (int)num;
 			} else if (opt == 'f') {
 				fail = (int)num;
+			} else if (opt == 'C') {
+				if (num < 0 || num >= CPU_SETSIZE) {
+					fprintf(stderr, "msgtap-workload: bad --fail-cpu '%s'\n", optarg);
+					return 2;
+				}
+				fail_cpu = (int)num;
 			} else if (opt == 'N') {
 				senders = (int)num;
 			} else if (opt == 'p') {
@@ -1256,6 +1293,11 @@ int main(int argc, char **argv)
 		ready_and_go(qmix);
 		mode_simple(qmix, count < 0 ? 100 : count, fail);
 		remove_queue(qmix);
+		break;
+	case MODE_DOOMED:
+		qmix = new_queue();
+		ready_and_go(qmix);
+		mode_doomed(qmix, fail ? fail : 1, fail_cpu);
 		break;
 	case MODE_BLOCKED:
 		qfull = new_queue();
