@@ -8,6 +8,7 @@
 #include <fstream>
 #include <future>
 #include <sstream>
+#include <string_view>
 
 #include "export/json.h"
 #include "test_events.h"
@@ -33,6 +34,12 @@ std::string slurp(const std::filesystem::path& p) {
 
 size_t lines(const std::string& s) {
   return static_cast<size_t>(std::count(s.begin(), s.end(), '\n'));
+}
+
+size_t count_of(const std::string& s, std::string_view what) {
+  size_t n = 0;
+  for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + what.size())) ++n;
+  return n;
 }
 
 class Writer : public ::testing::Test {
@@ -85,6 +92,7 @@ TEST_F(Writer, ASlowDiskHoldsNeitherTheCallerNorUnboundedMemory) {
     entered.set_value();
     gate.wait();
   });
+  ::testing::internal::CaptureStderr();
   w.submit(job(1.0));
   entered.get_future().wait();                    // the thread holds job 1 and waits for the "disk"
   for (int i = 2; i <= 7; ++i) w.submit(job(i));  // returns with the disk still stuck
@@ -94,6 +102,11 @@ TEST_F(Writer, ASlowDiskHoldsNeitherTheCallerNorUnboundedMemory) {
   EXPECT_EQ(s.json_writes, 0U);
   release.set_value();
   w.finish();
+  // The first skip is logged, the second only in the line once caught up.
+  const std::string logged = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(count_of(logged, "snapshots behind (a slow disk?)"), 1U) << logged;
+  EXPECT_EQ(count_of(logged, "caught up: 2 snapshot(s) skipped while it was behind (2 in all)"), 1U)
+      << logged;
   s = w.status();
   EXPECT_EQ(s.json_writes, FileWriter::kMaxPending + 1);
   EXPECT_EQ(s.pending, 0U);

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "common/fd.h"
 #include "common/log.h"
@@ -39,14 +40,16 @@ void FileWriter::submit(Job job) {
   if (queue_.size() >= kMaxPending) {
     queue_.pop_front();
     const uint64_t skipped = ++status_.skipped;
-    // Not yet written: those waiting, this one, and the one being written.
-    const size_t behind = queue_.size() + 1 + (busy_ ? 1 : 0);
-    lock.unlock();
-    log(Priority::warning,
-        "writing the files is {} snapshots behind (a slow disk?): skipped the oldest waiting one "
-        "({} skipped in all)",
-        behind, skipped);
-    lock.lock();
+    if (skipped_behind_++ == 0) {
+      // Not yet written: those waiting, this one, and the one being written.
+      const size_t behind = queue_.size() + 1 + (busy_ ? 1 : 0);
+      lock.unlock();
+      log(Priority::warning,
+          "writing the files is {} snapshots behind (a slow disk?): skipped the oldest waiting "
+          "one ({} skipped in all); the next are skipped without a line until it catches up",
+          behind, skipped);
+      lock.lock();
+    }
   }
   queue_.push_back(std::move(job));
   wake_.notify_one();
@@ -84,6 +87,15 @@ void FileWriter::run() {
     job = Job{};  // the snapshot's statistics, shared with the aggregator
     lock.lock();
     busy_ = false;
+    if (queue_.empty() && skipped_behind_ != 0) {
+      const uint64_t skipped = std::exchange(skipped_behind_, 0);
+      const uint64_t total = status_.skipped;
+      lock.unlock();
+      log(Priority::notice,
+          "writing the files has caught up: {} snapshot(s) skipped while it was behind ({} in all)",
+          skipped, total);
+      lock.lock();
+    }
   }
 }
 

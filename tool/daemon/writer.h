@@ -25,9 +25,11 @@ namespace msgtap::daemon {
 // an event changes them meanwhile), and goes on.
 //
 // At most kMaxPending jobs wait behind the one being written. A disk slower
-// than that loses the oldest waiting job, which is counted (skipped) and
-// logged; the files then show the newer snapshot, and the json-lines history
-// misses that interval's line.
+// than that loses the oldest waiting job, which is counted (skipped); the
+// files then show the newer snapshot, and the json-lines history misses that
+// interval's line. The first skip is logged, then one line once the writer
+// has caught up, with how many it skipped meanwhile: a disk that stays slow
+// does not log a line every interval.
 class FileWriter {
  public:
   static constexpr size_t kMaxPending = 4;
@@ -75,6 +77,7 @@ class FileWriter {
   bool busy_ = false;
   bool stop_ = false;
   Status status_;
+  uint64_t skipped_behind_ = 0;    // since the writer fell behind; logged once caught up
   std::string last_export_error_;  // logged once until it changes
   std::thread thread_;
 };

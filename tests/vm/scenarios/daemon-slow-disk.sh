@@ -47,6 +47,8 @@ pending=$(get /tmp/st.json msgtapd.file_writes_pending)
 [ "$pending" = 4 ] || [ "$pending" = 5 ] || fail "$pending writes waiting: expected 4 (or 5)"
 grep -q "snapshots behind (a slow disk?): skipped the oldest waiting one" $MSGTAPD_LOG ||
 	{ cat $MSGTAPD_LOG; fail "msgtapd did not log the skipped snapshot"; }
+# One line for the first skip, not one per interval.
+check_eq "lines logged for skipped snapshots" 1 "$(grep -c "snapshots behind" $MSGTAPD_LOG)"
 msgtapctl --socket $MSGTAP_SOCKET status >/tmp/st.txt || fail "msgtapctl status failed"
 grep -q "snapshots not written: the disk was slower than the interval ([45] writes waiting)" /tmp/st.txt ||
 	{ cat /tmp/st.txt; fail "msgtapctl status does not say snapshots were skipped"; }
@@ -58,6 +60,8 @@ info "the disk answers again: the files catch up"
 touch /tmp/unstall
 wait $stall || { cat /tmp/stall.out; fail "msgtap-stall failed"; }
 wait_for -t 10 written_after "$before" || fail "the JSON file was not written after the stall"
+wait_for -t 10 grep -q "writing the files has caught up: [0-9]* snapshot(s) skipped" $MSGTAPD_LOG ||
+	{ cat $MSGTAPD_LOG; fail "msgtapd did not log how many snapshots it skipped once caught up"; }
 wait_for -t 10 sh -c '[ "$(wc -l </tmp/h.jsonl)" -gt '"$lines_before"' ]' ||
 	fail "no json-lines line after the stall"
 grep -q '^msgtap_queue_sends_total{' /tmp/m.prom || fail "the textfile has no queue"
