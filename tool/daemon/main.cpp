@@ -628,7 +628,7 @@ void Daemon::finish_round(bool ok) {
   auto shared_snap = std::make_shared<const stats::Snapshot>(snapshot());
   // The JSON document: rendered at most once a round on this thread, and
   // only if a stats client takes it (with 10,000 queues it is megabytes);
-  // the writer thread renders the file's if none was.
+  // the writer thread renders the file's if no client did.
   std::shared_ptr<const std::string> doc;
   const auto json_doc = [&]() -> const std::shared_ptr<const std::string>& {
     if (!doc) doc = std::make_shared<const std::string>(exporter::render_json(*shared_snap));
@@ -658,6 +658,14 @@ void Daemon::finish_round(bool ok) {
   // module and registers anew.
   const bool hopeless =
       !ok && (syncer_.failure_code() == ENOENT || syncer_.failure_code() == ENOTCONN);
+
+  // A stats client in this round renders the document here: the file takes
+  // the same one instead of the writer thread rendering it again.
+  if (ok && std::any_of(waiters.begin(), waiters.end(), [this](WaiterId id) {
+        const auto c = clients_.find(id);
+        return c != clients_.end() && c->second.cmd == control::Command::stats;
+      }))
+    json_doc();
 
   bool written = false;
   for (const WaiterId id : waiters) {
