@@ -283,8 +283,7 @@ class Aggregator {
  private:
   // The row that counts @ev, whose queue has none yet: made if the limits
   // allow, else a fold row (then true: the lookup cache must not remember
-  // it).
-  // nullptr: held back (deferred_).
+  // it); nullptr if @ev is held back (deferred_) instead.
   std::pair<SharedQueueStats*, bool> new_row(const QueueKey& key, const msgtap_send_event& ev);
   SharedQueueStats* insert(const QueueKey& key);
   // Counts @ev in @row; @folded: @row is a fold row.
