@@ -151,6 +151,11 @@ void QueueStats::seen(uint64_t ts_ns) {
   if (ts_ns > last_seen_ns) last_seen_ns = ts_ns;
 }
 
+QueueStats& SharedQueueStats::copy() {
+  p_ = std::make_shared<QueueStats>(*p_);
+  return *p_;
+}
+
 SharedQueueStats* Aggregator::insert(const QueueKey& key) {
   auto it = queues_.lower_bound(key);
   if (it == queues_.end() || it->first != key) {
@@ -170,11 +175,12 @@ std::pair<SharedQueueStats*, bool> Aggregator::new_row(const QueueKey& key,
   const bool room = queues_.size() < limits_.max_queues;
   if (room && (!stray || stray_rows_ < limits_.max_stray)) {
     SharedQueueStats* row = insert(key);
-    // Calls of this id held back before it had a row: they came first.
+    // Calls of this id held back before it had a row came first: counted
+    // now, they find it.
     if (!deferred_.empty())
       std::erase_if(deferred_, [&](const msgtap_send_event& held) {
         if (!(QueueKey{held.ipc_ns, held.msqid} == key)) return false;
-        count(key, *row, false, held);
+        add_send(held);
         return true;
       });
     return {row, false};
@@ -206,12 +212,7 @@ void Aggregator::add_send(const msgtap_send_event& ev) {
     last_ = folded ? nullptr : row;
     last_key_ = key;
   }
-  count(key, *row, folded, ev);
-}
-
-void Aggregator::count(const QueueKey& key, SharedQueueStats& row, bool folded,
-                       const msgtap_send_event& ev) {
-  QueueStats& q = row.writable();
+  QueueStats& q = row->writable();
   // stray_rows_ counts the rows that are stray: a record that found the
   // queue, or succeeded, ends that. A queue's row is known after its first
   // record, so this costs the others one test.

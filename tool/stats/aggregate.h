@@ -209,13 +209,16 @@ class SharedQueueStats {
   friend class Aggregator;
   explicit SharedQueueStats(std::shared_ptr<QueueStats> p) : p_(std::move(p)) {}
   // The statistics to change: copied first while a snapshot shares them.
+  // On the path of every record: the test stays inline, the copy does not.
   QueueStats& writable() {
-    if (p_.use_count() != 1)
-      p_ = std::make_shared<QueueStats>(*p_);
-    else  // the last snapshot let go, maybe on msgtapd's writer thread:
-      std::atomic_thread_fence(std::memory_order_acquire);  // its reads came first
+    if (p_.use_count() != 1) [[unlikely]]
+      return copy();
+    // The last snapshot let go, maybe on msgtapd's writer thread: its reads
+    // came first.
+    std::atomic_thread_fence(std::memory_order_acquire);
     return *p_;
   }
+  [[gnu::noinline]] QueueStats& copy();
 
   std::shared_ptr<QueueStats> p_;
 };
@@ -286,8 +289,6 @@ class Aggregator {
   // it); nullptr if @ev is held back (deferred_) instead.
   std::pair<SharedQueueStats*, bool> new_row(const QueueKey& key, const msgtap_send_event& ev);
   SharedQueueStats* insert(const QueueKey& key);
-  // Counts @ev in @row; @folded: @row is a fold row.
-  void count(const QueueKey& key, SharedQueueStats& row, bool folded, const msgtap_send_event& ev);
 
   Queues queues_;
   // The same queues by hash, for the lookup of each record: a std::map
