@@ -42,8 +42,15 @@ while [ $round -lt 3 ]; do
 		"$(get daemon.events_received)"
 	check_eq "the document's kernel.events_delivered" \
 		"$(nl_stat events_delivered /tmp/k$round)" "$(get kernel.events_delivered)"
-	check_eq "the document's kernel.drop_undeliverable" \
-		"$(nl_stat drop_undeliverable /tmp/k$round)" "$(get kernel.drop_undeliverable)"
+	# A sender that passed the listener check just before msgtapd
+	# unregistered may write its record after msgtapd's last GET_STATS: the
+	# module counts it as undeliverable then, and the next msgtapd's
+	# documents show it among the kernel's losses. At most one per CPU: the
+	# handlers are not preempted.
+	late=$(($(nl_stat drop_undeliverable /tmp/k$round) - $(get kernel.drop_undeliverable)))
+	[ $late -ge 0 ] && [ $late -le $(grep -c ^processor /proc/cpuinfo) ] ||
+		fail "the module counts $late more undeliverable records than msgtapd's last document"
+	info "undeliverable records written after msgtapd's last GET_STATS: $late"
 	check_eq "sequence gaps" 0 "$(get daemon.seq_gaps)"
 	delivered_before=$(nl_stat events_delivered /tmp/k$round)
 	touch /tmp/stop
