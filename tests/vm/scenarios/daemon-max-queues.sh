@@ -66,7 +66,8 @@ info "--max-queues 16: one row for a made-up id; queues in use still count exact
 # A call that fails before it finds its queue (EFAULT) makes a row only while
 # there is room for made-up ids; when it arrives before the calls of the
 # other CPU that found the queue, msgtapd holds it back for them
-# (daemon-stray-order). msgtap-verify compares with the module's counters: they start anew too.
+# (daemon-stray-order). msgtap-verify compares with the module's counters:
+# they start anew too.
 msgtap_unload
 msgtap_load
 daemon_start --max-queues 16
