@@ -12,7 +12,9 @@
 # queues=none and blocked=0 skip those steps (tests/bench/run --fine: cost
 # per send only, in many short rounds). A second msgtap.ko at /tests/old.ko
 # (tests/bench/run --old) adds the configurations old-e1 and msgtapd-old-e1:
-# an A/B of two builds in one boot.
+# an A/B of two builds in one boot. bench.ab=NAME,... (tests/bench/run --ab)
+# floods with other builds of msgtap.ko and msgtapd, /tests/ab/NAME.ko and
+# /tests/ab/NAME.msgtapd ("this" is this build's), in alternating order.
 . /tests/lib.sh
 
 need msgtap-bench msgtap-workload msgtapd msgtapctl msgtap-verify msgtap-nlprobe
@@ -38,7 +40,13 @@ SCALE_QUEUES=$(param queues "1 100 10000")
 SCALE_SENDS=$(param sends 200000)
 BLOCKED=$(param blocked 1000)
 CONFIGS=$(param configs "baseline bare msgtap-e0 msgtap-e1 nlprobe-e1 msgtapd-stopped-e1 msgtapd-e0 msgtapd-e1 syscall-events syscall-events-read kprobe-events")
+AB_VARIANTS=$(param ab "")
+AB_ROUNDS=$(param ab_rounds 6)
+AB_SENDERS=$(param ab_senders "1 2")
+AB_SECONDS=$(param ab_seconds 10)
 CONFIGS=$(echo "$CONFIGS" | tr ',' ' ')
+AB_VARIANTS=$(echo "$AB_VARIANTS" | tr ',' ' ')
+AB_SENDERS=$(echo "$AB_SENDERS" | tr ',' ' ')
 TPUT_SENDERS=$(echo "$TPUT_SENDERS" | tr ',' ' ')
 SCALE_QUEUES=$(echo "$SCALE_QUEUES" | tr ',' ' ')
 [ "$TPUT_SENDERS" = none ] && TPUT_SENDERS=
@@ -47,6 +55,19 @@ SCALE_QUEUES=$(echo "$SCALE_QUEUES" | tr ',' ' ')
 # CPU ticks (utime + stime) of a process; comm has no spaces here.
 cpu_ticks() {
 	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# Busy ticks of the whole guest (user, nice, system, irq, softirq, steal of
+# every CPU): with the senders flat out, what the floods' calls and msgtapd
+# used together, measured over the same seconds as msgtapd's share of it.
+guest_busy() {
+	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
+
+# "utime stime" ticks of a process (all its threads) and of its first
+# thread, msgtapd's event loop: "UT ST LOOP_UT LOOP_ST".
+cpu_split() {
+	echo "$(awk '{ print $14, $15 }' "/proc/$1/stat") $(awk '{ print $14, $15 }' "/proc/$1/task/$1/stat")"
 }
 
 # A line of /proc/PID/status in kB.
@@ -223,6 +244,7 @@ for n in $TPUT_SENDERS; do
 	modsize=$(awk '$1 == "msgtap" { print $2 }' /proc/modules)
 	daemon_start_default
 	c0=$(cpu_ticks $MSGTAPD_PID)
+	b0=$(guest_busy)
 	t0=$(cut -d' ' -f1 /proc/uptime)
 	msgtap-workload --mode flood --senders "$n" --seconds "$TPUT_SECONDS" \
 		--truth /tmp/tput.json >/dev/null || fail "the flood workload deviated"
@@ -230,6 +252,7 @@ for n in $TPUT_SENDERS; do
 	# What is still in flight (one flush_ms) is received within the window.
 	sleep 0.1
 	c1=$(cpu_ticks $MSGTAPD_PID)
+	b1=$(guest_busy)
 	line=$(snapshot_line /tmp/snap.json)
 	hwm=$(status_kb $MSGTAPD_PID VmHWM)
 	rss=$(status_kb $MSGTAPD_PID VmRSS)
@@ -238,9 +261,68 @@ for n in $TPUT_SENDERS; do
 	msgtap_unload
 	ipcrm -a 2>/dev/null
 	after=$(untraced_loop)
-	echo "BENCH-KV tput senders=$n seconds=$(awk "BEGIN { print $t1 - $t0 }") sends_ok=$(truth_get /tmp/tput.json '*' sends_ok) calls=$(truth_get /tmp/tput.json '*' calls) cpu_ticks=$((c1 - c0)) clk_tck=100 vmhwm_kb=$hwm vmrss_kb=$rss module_bytes=$modsize exact=$EXACT untraced_ns=$before,$after"
+	echo "BENCH-KV tput senders=$n seconds=$(awk "BEGIN { print $t1 - $t0 }") sends_ok=$(truth_get /tmp/tput.json '*' sends_ok) calls=$(truth_get /tmp/tput.json '*' calls) cpu_ticks=$((c1 - c0)) guest_busy_ticks=$((b1 - b0)) clk_tck=100 vmhwm_kb=$hwm vmrss_kb=$rss module_bytes=$modsize exact=$EXACT untraced_ns=$before,$after"
 	echo "BENCH-JSON tput-$n $line"
 done
+
+# --- 2b. floods with other builds, alternating (bench.ab) -------------------------
+
+# A flood of N senders for AB_SECONDS under build VARIANT: its msgtap.ko and
+# msgtapd, their CPU split into user and system time, event loop and other
+# threads (the file writer), and an untraced msgsnd measured just before.
+ab_flood() {
+	_v=$1 _n=$2 _r=$3
+	if [ "$_v" = this ]; then
+		_ko=$MSGTAP_KO _d=msgtapd
+	else
+		_ko=/tests/ab/$_v.ko _d=/tests/ab/$_v.msgtapd
+	fi
+	_before=$(untraced_loop)
+	insmod "$_ko" || fail "insmod $_ko failed"
+	MSGTAPD_BIN=$_d daemon_start_default
+	set -- $(cpu_split $MSGTAPD_PID)
+	_u0=$1 _s0=$2 _lu0=$3 _ls0=$4
+	_b0=$(guest_busy)
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	msgtap-workload --mode flood --senders "$_n" --seconds "$AB_SECONDS" \
+		--truth /tmp/ab.json >/dev/null || fail "the flood workload deviated"
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	sleep 0.1
+	set -- $(cpu_split $MSGTAPD_PID)
+	_u1=$1 _s1=$2 _lu1=$3 _ls1=$4
+	_b1=$(guest_busy)
+	line=$(snapshot_line /tmp/snap.json)
+	check_exact /tmp/ab.json
+	daemon_stop || fail "msgtapd ($_v) exited with status $?"
+	rmmod msgtap || fail "rmmod msgtap ($_v) failed"
+	ipcrm -a 2>/dev/null
+	echo "BENCH-KV ab variant=$_v round=$_r senders=$_n seconds=$(awk "BEGIN { print $t1 - $t0 }") calls=$(truth_get /tmp/ab.json '*' calls) utime=$((_u1 - _u0)) stime=$((_s1 - _s0)) loop_utime=$((_lu1 - _lu0)) loop_stime=$((_ls1 - _ls0)) guest_busy_ticks=$((_b1 - _b0)) clk_tck=100 exact=$EXACT untraced_ns=$_before"
+	echo "BENCH-JSON ab-$_v-$_n-$_r $line"
+}
+
+if [ -n "$AB_VARIANTS" ]; then
+	for _v in $AB_VARIANTS; do
+		[ "$_v" = this ] && continue
+		[ -f /tests/ab/$_v.ko ] && [ -x /tests/ab/$_v.msgtapd ] ||
+			fail "bench.ab: /tests/ab/$_v.ko or /tests/ab/$_v.msgtapd missing (tests/bench/run --ab)"
+	done
+	info "floods A/B: $AB_ROUNDS rounds of $AB_SECONDS s, senders $AB_SENDERS, builds $AB_VARIANTS"
+	r=1
+	while [ "$r" -le "$AB_ROUNDS" ]; do
+		# Odd rounds in the given order, even rounds reversed: A B, B A, ...
+		order=$AB_VARIANTS
+		if [ $((r % 2)) -eq 0 ]; then
+			order=
+			for v in $AB_VARIANTS; do order="$v $order"; done
+		fi
+		for n in $AB_SENDERS; do
+			for v in $order; do
+				ab_flood "$v" "$n" "$r"
+			done
+		done
+		r=$((r + 1))
+	done
+fi
 
 # --- 3. scale ------------------------------------------------------------------------------
 

@@ -158,6 +158,25 @@ def snap_numbers(s):
     }
 
 
+def busy_share(r, daemon_ticks):
+    """With the guest's busy ticks over a flood: msgtapd's share of them, and its
+    CPU per event over what the rest of the guest spent per call (the senders'
+    calls with their capture and delivery) in the same seconds. Both are ratios
+    of work done side by side, so the host's speed, which drifts from one
+    minute to the next under TCG, cancels out."""
+    busy, calls = r.get("guest_busy_ticks"), r.get("calls")
+    if not busy or not calls:
+        return
+    r["msgtapd_share_of_guest_busy"] = round(daemon_ticks / busy, 3)
+    rest = busy - daemon_ticks
+    if rest > 0 and daemon_ticks:
+        r["rest_of_guest_ns_per_call"] = round(rest / r.get("clk_tck", 100) / calls * 1e9, 1)
+        if r.get("events_received"):
+            per_event = daemon_ticks / r.get("clk_tck", 100) / r["events_received"] * 1e9
+            r["msgtapd_cpu_per_event_over_rest_per_call"] = round(
+                per_event / r["rest_of_guest_ns_per_call"], 3)
+
+
 def daemon_rows(kv, snaps, section, tagkey, record_bytes):
     rows = []
     for row in kv:
@@ -184,6 +203,7 @@ def daemon_rows(kv, snaps, section, tagkey, record_bytes):
             if r.get("msgtapd_cpu_ns_per_event"):
                 r["msgtapd_cpu_per_event_over_untraced_call"] = round(
                     r["msgtapd_cpu_ns_per_event"] / r["untraced_ns_per_call"], 3)
+        busy_share(r, r.get("cpu_ticks", 0))
         # Scale steps: half the sends went to fresh queues, half to the
         # same queues again, each half with msgtapd's ticks of its own.
         half = r.get("sends", 0) // 2
@@ -195,6 +215,58 @@ def daemon_rows(kv, snaps, section, tagkey, record_bytes):
             r["ring_bytes"] = r["ring_size"] * r["nr_cpus"] * record_bytes
         rows.append(r)
     return rows
+
+
+def ab_rows(kv, snaps):
+    """The floods of bench.ab: msgtapd's CPU per event of each build, round by
+    round, split into user and system time and event loop and other threads."""
+    rows = []
+    for row in kv:
+        if row["section"] != "ab":
+            continue
+        r = dict(row)
+        del r["section"]
+        snap = snaps.get(f"ab-{r['variant']}-{r['senders']}-{r['round']}")
+        if snap:
+            r.update(snap_numbers(snap))
+        events = r.get("events_received") or 0
+        tck = r.get("clk_tck", 100)
+        ut, st = r.get("utime", 0), r.get("stime", 0)
+        lut, lst = r.get("loop_utime", 0), r.get("loop_stime", 0)
+        parts = {"all": ut + st, "user": ut, "system": st, "loop": lut + lst,
+                 "loop_user": lut, "loop_system": lst, "other_threads": ut + st - lut - lst}
+        for k, ticks in parts.items():
+            r[f"ns_per_event_{k}"] = round(ticks / tck / events * 1e9, 1) if events else None
+        untraced = r.pop("untraced_ns", None)
+        if untraced is not None:
+            vals = [float(x) for x in str(untraced).split(",") if x]
+            r["untraced_ns_per_call"] = round(statistics.median(vals), 1)
+        busy_share(r, ut + st)
+        rows.append(r)
+    return rows
+
+
+def ab_summary(rows):
+    """Per build and sender count, the median over rounds of each figure."""
+    keys = ["ns_per_event_all", "ns_per_event_user", "ns_per_event_system",
+            "ns_per_event_loop", "ns_per_event_other_threads", "untraced_ns_per_call",
+            "msgtapd_share_of_guest_busy", "rest_of_guest_ns_per_call",
+            "msgtapd_cpu_per_event_over_rest_per_call"]
+    out = {}
+    for r in rows:
+        out.setdefault((r["variant"], r["senders"]), []).append(r)
+    summary = []
+    for (v, n), rs in out.items():
+        item = {"variant": v, "senders": n, "rounds": len(rs),
+                "events_per_s": round(statistics.median(
+                    (x.get("events_received") or 0) / x["seconds"] for x in rs if x.get("seconds"))),
+                "exact_all": all(x.get("exact") == 1 for x in rs),
+                "lost": sum(x.get("loss_total") or 0 for x in rs)}
+        for k in keys:
+            vals = [x[k] for x in rs if x.get(k) is not None]
+            item[k] = round(statistics.median(vals), 3 if k.startswith("msgtapd_") else 1) if vals else None
+        summary.append(item)
+    return summary
 
 
 def fmt(v, nd=1):
@@ -255,6 +327,8 @@ def main():
     tput = daemon_rows(kv, snaps, "tput", "senders", record_bytes)
     scale = daemon_rows(kv, snaps, "scale", "queues", record_bytes)
     blocked = daemon_rows(kv, snaps, "blocked", None, record_bytes)
+    ab = ab_rows(kv, snaps)
+    ab_sum = ab_summary(ab)
     ncpus = int(info.get("ncpus", "2") or 2)
 
     targets = {}
@@ -299,6 +373,8 @@ def main():
                 "fraction": round(r["msgtapd_cpu_ns_per_event"] / send_ns, 3),
                 "fraction_of_cost_step_call": round(r["msgtapd_cpu_ns_per_event"] / cost_step, 3) if cost_step else None,
                 "fraction_of_traced_call": round(r["msgtapd_cpu_ns_per_event"] / traced, 3) if traced else None,
+                **({"fraction_of_rest_of_guest_per_call": r["msgtapd_cpu_per_event_over_rest_per_call"]}
+                   if "msgtapd_cpu_per_event_over_rest_per_call" in r else {}),
                 "met": r["msgtapd_cpu_ns_per_event"] <= send_ns / 5}
 
     # "CASE N instructions per record (M records)" per line.
@@ -326,6 +402,8 @@ def main():
         "targets": targets,
         "receive_path_instructions_per_record": receive_path,
     }
+    if ab:
+        result["ab_floods"] = {"rounds": ab, "summary": ab_sum}
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "latest.json"), "w") as f:
         json.dump(result, f, indent=1)
@@ -392,6 +470,36 @@ def main():
                       f"| {fmt(r.get('untraced_ns_per_call'))} "
                       f"| {fmt(r.get('msgtapd_cpu_per_event_over_untraced_call'), 3)} "
                       f"| {fmt(r.get('vmhwm_kb'))} | {fmt(r.get('module_bytes'))} | {fmt(r.get('ring_bytes'))} |")
+        md.append("")
+        same = [r for r in tput if "msgtapd_cpu_per_event_over_rest_per_call" in r]
+        if same:
+            md.append("Against the guest's busy time in the same seconds (senders, probes, delivery and "
+                      "msgtapd side by side, so the host's drift cancels): " + "; ".join(
+                          f"{r['senders']} sender(s): msgtapd {fmt(r['msgtapd_share_of_guest_busy'], 3)} "
+                          f"of it, the rest {fmt(r['rest_of_guest_ns_per_call'])} ns per call, msgtapd "
+                          f"per event ÷ that {fmt(r['msgtapd_cpu_per_event_over_rest_per_call'], 3)}"
+                          for r in same) + ".")
+            md.append("")
+    if ab_sum:
+        md.append("### Floods, builds alternating (`tests/bench/run --ab`): msgtapd's CPU per event")
+        md.append("")
+        md.append("Medians over rounds of msgtapd's ns of CPU per event (10 ms ticks over each "
+                  "flood), split into user and system time and into its event loop (first thread) "
+                  "and its other threads; the untraced msgsnd was measured just before each flood. "
+                  "The last three columns divide by the guest's busy time over the same seconds: "
+                  "msgtapd's share of it, what the rest of the guest spent per call (the senders' "
+                  "calls with their capture and delivery), and msgtapd's CPU per event over that.")
+        md.append("")
+        md.append("| build | senders | rounds | events/s | exact, lost | all | user | system | event loop | other threads | untraced msgsnd ns | msgtapd share of busy | rest of guest ns per call | msgtapd per event ÷ rest per call |")
+        md.append("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for r in sorted(ab_sum, key=lambda x: (x["senders"], x["variant"])):
+            md.append(f"| {r['variant']} | {r['senders']} | {r['rounds']} | {fmt(r['events_per_s'])} "
+                      f"| {'yes' if r['exact_all'] else 'NO'}, {fmt(r['lost'])} "
+                      f"| {fmt(r['ns_per_event_all'])} | {fmt(r['ns_per_event_user'])} "
+                      f"| {fmt(r['ns_per_event_system'])} | {fmt(r['ns_per_event_loop'])} "
+                      f"| {fmt(r['ns_per_event_other_threads'])} | {fmt(r['untraced_ns_per_call'])} "
+                      f"| {fmt(r['msgtapd_share_of_guest_busy'], 3)} | {fmt(r['rest_of_guest_ns_per_call'])} "
+                      f"| {fmt(r['msgtapd_cpu_per_event_over_rest_per_call'], 3)} |")
         md.append("")
     if scale or blocked:
         md.append("### Scale: a fresh msgtapd per step")

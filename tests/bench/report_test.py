@@ -6,7 +6,8 @@
   latest.json: numbers quoted in BENCHMARKS.md cannot drift from the code
   that computes them without a new run being published.
 - A small console with known answers: per-round ratios, --pair, a flood
-  against its own untraced calls, and a scale step's two halves.
+  against its own untraced calls, a scale step's two halves, and floods
+  of two builds alternating (--ab).
 """
 import json
 import os
@@ -65,10 +66,16 @@ BENCH-COST 3 baseline pair 100 300 100
 BENCH-COST 3 old-e1 pair 130
 BENCH-COST 3 msgtap-e1 pair 128
 BENCH-COST 3 msgtapd-e1 pair 150
-BENCH-KV tput senders=2 seconds=10 cpu_ticks=30 clk_tck=100 exact=1 untraced_ns=1000,3000,2000,2000
+BENCH-KV tput senders=2 seconds=10 calls=100000 cpu_ticks=30 guest_busy_ticks=230 clk_tck=100 exact=1 untraced_ns=1000,3000,2000,2000
 BENCH-JSON tput-2 {"daemon": {"events_received": 100000}, "loss": {"total": 0}}
 BENCH-KV scale queues=10 sends=400 fresh_ticks=4 again_ticks=2 cpu_ticks=6 clk_tck=100 exact=1
 BENCH-JSON scale-10 {"daemon": {"events_received": 400}, "loss": {"total": 0}}
+BENCH-KV ab variant=this round=1 senders=1 seconds=10 calls=50000 guest_busy_ticks=200 utime=10 stime=20 loop_utime=8 loop_stime=20 clk_tck=100 exact=1 untraced_ns=1000,2000,3000
+BENCH-JSON ab-this-1-1 {"daemon": {"events_received": 100000}, "loss": {"total": 0}}
+BENCH-KV ab variant=old round=1 senders=1 seconds=10 utime=30 stime=30 loop_utime=30 loop_stime=30 clk_tck=100 exact=0 untraced_ns=2000
+BENCH-JSON ab-old-1-1 {"daemon": {"events_received": 200000}, "loss": {"total": 0}}
+BENCH-KV ab variant=this round=2 senders=1 seconds=10 utime=20 stime=20 loop_utime=20 loop_stime=20 clk_tck=100 exact=1 untraced_ns=4000
+BENCH-JSON ab-this-1-2 {"daemon": {"events_received": 100000}, "loss": {"total": 0}}
 BENCH-END
 """
 
@@ -119,6 +126,11 @@ class SmallConsole(unittest.TestCase):
         self.assertEqual(t["measured"], "around the flood")
         self.assertEqual(t["fraction"], 1.5)
         self.assertFalse(t["met"])
+        # The guest was busy 2.3 s, msgtapd 0.3 of it: 20,000 ns per call
+        # for the rest, and 3,000 ns per event over that.
+        self.assertEqual(r["rest_of_guest_ns_per_call"], 20000.0)
+        self.assertEqual(t["fraction_of_rest_of_guest_per_call"], 0.15)
+        self.assertIn("2 sender(s): msgtapd 0.130 of it, the rest 20,000.0 ns per call", self.md)
 
     def test_scale_halves_each_per_event(self):
         (r,) = self.doc["scale"]
@@ -126,6 +138,32 @@ class SmallConsole(unittest.TestCase):
         self.assertEqual(r["msgtapd_cpu_ns_per_event_fresh"], 200000.0)
         self.assertEqual(r["msgtapd_cpu_ns_per_event_again"], 100000.0)
         self.assertIn("| 200.00, 100.00 |", self.md)
+
+    def test_builds_alternating_split_by_thread_and_mode(self):
+        rows = {(r["variant"], r["round"]): r for r in self.doc["ab_floods"]["rounds"]}
+        # Round 1 of this build: 30 ticks over 100,000 events; 28 of them
+        # the event loop's, so 2 another thread's.
+        r = rows[("this", 1)]
+        self.assertEqual(r["ns_per_event_all"], 3000.0)
+        self.assertEqual(r["ns_per_event_user"], 1000.0)
+        self.assertEqual(r["ns_per_event_loop"], 2800.0)
+        self.assertEqual(r["ns_per_event_other_threads"], 200.0)
+        # The guest was busy 200 ticks, msgtapd 30 of them: the other 170
+        # over 50,000 calls are 34,000 ns per call.
+        self.assertEqual(r["msgtapd_share_of_guest_busy"], 0.15)
+        self.assertEqual(r["rest_of_guest_ns_per_call"], 34000.0)
+        self.assertEqual(r["msgtapd_cpu_per_event_over_rest_per_call"], round(3000 / 34000, 3))
+        self.assertNotIn("msgtapd_share_of_guest_busy", rows[("this", 2)])
+        this, old = sorted(self.doc["ab_floods"]["summary"], key=lambda x: x["variant"] != "this")
+        # Medians over rounds 1 and 2 (3,000 and 4,000 ns per event).
+        self.assertEqual(this["rounds"], 2)
+        self.assertEqual(this["ns_per_event_all"], 3500.0)
+        self.assertEqual(this["ns_per_event_other_threads"], 100.0)
+        self.assertEqual(this["untraced_ns_per_call"], 3000.0)
+        self.assertTrue(this["exact_all"])
+        self.assertEqual(old["ns_per_event_all"], 3000.0)
+        self.assertFalse(old["exact_all"])
+        self.assertIn("| this | 1 | 2 | 10,000 | yes, 0 | 3,500.0 |", self.md)
 
 
 if __name__ == "__main__":

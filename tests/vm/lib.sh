@@ -101,12 +101,13 @@ daemon_start_default() {
 	_msgtapd_launch "$@"
 }
 
-# Starts msgtapd ARG... with the test socket and JSON file and waits (10 s at
-# most) until it answers `msgtapctl status` itself; sets MSGTAPD_PID.
+# Starts msgtapd ARG... (or $MSGTAPD_BIN, another build) with the test socket
+# and JSON file and waits (10 s at most) until it answers `msgtapctl status`
+# itself; sets MSGTAPD_PID.
 _msgtapd_launch() {
 	need msgtapd msgtapctl
 	mkdir -p $MSGTAP_RUN
-	msgtapd --socket $MSGTAP_SOCKET --json $MSGTAP_JSON "$@" >$MSGTAPD_LOG 2>&1 &
+	${MSGTAPD_BIN:-msgtapd} --socket $MSGTAP_SOCKET --json $MSGTAP_JSON "$@" >$MSGTAPD_LOG 2>&1 &
 	MSGTAPD_PID=$!
 	_tries=100
 	while ! _msgtapd_answers; do
