@@ -237,6 +237,18 @@ untraced_loop() {
 	echo "${out#loop }" | tr ' ' ','
 }
 
+# flood N SECONDS TRUTH: N flat-out senders for SECONDS (ground truth to
+# TRUTH), then a tenth of a second for what is still in flight (one flush_ms)
+# to be received within the window. Sets FLOOD_SECONDS, the time it took.
+flood() {
+	_t0=$(cut -d' ' -f1 /proc/uptime)
+	msgtap-workload --mode flood --senders "$1" --seconds "$2" \
+		--truth "$3" >/dev/null || fail "the flood workload deviated"
+	_t1=$(cut -d' ' -f1 /proc/uptime)
+	FLOOD_SECONDS=$(awk "BEGIN { print $_t1 - $_t0 }")
+	sleep 0.1
+}
+
 for n in $TPUT_SENDERS; do
 	info "throughput: $n flat-out senders for $TPUT_SECONDS s, msgtapd running"
 	before=$(untraced_loop)
@@ -245,12 +257,7 @@ for n in $TPUT_SENDERS; do
 	daemon_start_default
 	c0=$(cpu_ticks $MSGTAPD_PID)
 	b0=$(guest_busy)
-	t0=$(cut -d' ' -f1 /proc/uptime)
-	msgtap-workload --mode flood --senders "$n" --seconds "$TPUT_SECONDS" \
-		--truth /tmp/tput.json >/dev/null || fail "the flood workload deviated"
-	t1=$(cut -d' ' -f1 /proc/uptime)
-	# What is still in flight (one flush_ms) is received within the window.
-	sleep 0.1
+	flood "$n" "$TPUT_SECONDS" /tmp/tput.json
 	c1=$(cpu_ticks $MSGTAPD_PID)
 	b1=$(guest_busy)
 	line=$(snapshot_line /tmp/snap.json)
@@ -261,7 +268,7 @@ for n in $TPUT_SENDERS; do
 	msgtap_unload
 	ipcrm -a 2>/dev/null
 	after=$(untraced_loop)
-	echo "BENCH-KV tput senders=$n seconds=$(awk "BEGIN { print $t1 - $t0 }") sends_ok=$(truth_get /tmp/tput.json '*' sends_ok) calls=$(truth_get /tmp/tput.json '*' calls) cpu_ticks=$((c1 - c0)) guest_busy_ticks=$((b1 - b0)) clk_tck=100 vmhwm_kb=$hwm vmrss_kb=$rss module_bytes=$modsize exact=$EXACT untraced_ns=$before,$after"
+	echo "BENCH-KV tput senders=$n seconds=$FLOOD_SECONDS sends_ok=$(truth_get /tmp/tput.json '*' sends_ok) calls=$(truth_get /tmp/tput.json '*' calls) cpu_ticks=$((c1 - c0)) guest_busy_ticks=$((b1 - b0)) clk_tck=100 vmhwm_kb=$hwm vmrss_kb=$rss module_bytes=$modsize exact=$EXACT untraced_ns=$before,$after"
 	echo "BENCH-JSON tput-$n $line"
 done
 
@@ -283,11 +290,7 @@ ab_flood() {
 	set -- $(cpu_split $MSGTAPD_PID)
 	_u0=$1 _s0=$2 _lu0=$3 _ls0=$4
 	_b0=$(guest_busy)
-	t0=$(cut -d' ' -f1 /proc/uptime)
-	msgtap-workload --mode flood --senders "$_n" --seconds "$AB_SECONDS" \
-		--truth /tmp/ab.json >/dev/null || fail "the flood workload deviated"
-	t1=$(cut -d' ' -f1 /proc/uptime)
-	sleep 0.1
+	flood "$_n" "$AB_SECONDS" /tmp/ab.json
 	set -- $(cpu_split $MSGTAPD_PID)
 	_u1=$1 _s1=$2 _lu1=$3 _ls1=$4
 	_b1=$(guest_busy)
@@ -296,7 +299,7 @@ ab_flood() {
 	daemon_stop || fail "msgtapd ($_v) exited with status $?"
 	rmmod msgtap || fail "rmmod msgtap ($_v) failed"
 	ipcrm -a 2>/dev/null
-	echo "BENCH-KV ab variant=$_v round=$_r senders=$_n seconds=$(awk "BEGIN { print $t1 - $t0 }") calls=$(truth_get /tmp/ab.json '*' calls) utime=$((_u1 - _u0)) stime=$((_s1 - _s0)) loop_utime=$((_lu1 - _lu0)) loop_stime=$((_ls1 - _ls0)) guest_busy_ticks=$((_b1 - _b0)) clk_tck=100 exact=$EXACT untraced_ns=$_before"
+	echo "BENCH-KV ab variant=$_v round=$_r senders=$_n seconds=$FLOOD_SECONDS calls=$(truth_get /tmp/ab.json '*' calls) utime=$((_u1 - _u0)) stime=$((_s1 - _s0)) loop_utime=$((_lu1 - _lu0)) loop_stime=$((_ls1 - _ls0)) guest_busy_ticks=$((_b1 - _b0)) clk_tck=100 exact=$EXACT untraced_ns=$_before"
 	echo "BENCH-JSON ab-$_v-$_n-$_r $line"
 }
 

@@ -234,7 +234,10 @@ def ab_rows(kv, snaps):
         ut, st = r.get("utime", 0), r.get("stime", 0)
         lut, lst = r.get("loop_utime", 0), r.get("loop_stime", 0)
         parts = {"all": ut + st, "user": ut, "system": st, "loop": lut + lst,
-                 "loop_user": lut, "loop_system": lst, "other_threads": ut + st - lut - lst}
+                 "loop_user": lut, "loop_system": lst,
+                 # The process's and the thread's ticks are sampled apart and
+                 # can differ by one the other way: that is none, not less.
+                 "other_threads": max(0, ut + st - lut - lst)}
         for k, ticks in parts.items():
             r[f"ns_per_event_{k}"] = round(ticks / tck / events * 1e9, 1) if events else None
         untraced = r.pop("untraced_ns", None)
@@ -485,7 +488,8 @@ def main():
         md.append("")
         md.append("Medians over rounds of msgtapd's ns of CPU per event (10 ms ticks over each "
                   "flood), split into user and system time and into its event loop (first thread) "
-                  "and its other threads; the untraced msgsnd was measured just before each flood. "
+                  "and its other threads (to a tick); the untraced msgsnd was measured just before "
+                  "each flood. "
                   "The last three columns divide by the guest's busy time over the same seconds: "
                   "msgtapd's share of it, what the rest of the guest spent per call (the senders' "
                   "calls with their capture and delivery), and msgtapd's CPU per event over that.")
