@@ -158,6 +158,18 @@ def snap_numbers(s):
     }
 
 
+def untraced_call(r):
+    """A flood's untraced msgsnd (ns per call, comma-separated, measured around
+    it): replaces untraced_ns with untraced_ns_per_call, their median, and
+    returns them, or None without them."""
+    raw = r.pop("untraced_ns", None)
+    if raw is None:
+        return None
+    vals = [float(x) for x in str(raw).split(",") if x]
+    r["untraced_ns_per_call"] = round(statistics.median(vals), 1)
+    return vals
+
+
 def busy_share(r, daemon_ticks):
     """With the guest's busy ticks over a flood: msgtapd's share of them, and its
     CPU per event over what the rest of the guest spent per call (the senders'
@@ -195,10 +207,8 @@ def daemon_rows(kv, snaps, section, tagkey, record_bytes):
         if r.get("seconds"):
             r["events_per_s"] = round(events / r["seconds"])
         # Flood steps: an untraced msgsnd measured just before and after.
-        untraced = r.pop("untraced_ns", None)
-        if untraced is not None:
-            vals = [float(x) for x in str(untraced).split(",") if x]
-            r["untraced_ns_per_call"] = round(statistics.median(vals), 1)
+        vals = untraced_call(r)
+        if vals is not None:
             r["untraced_ns_per_call_runs"] = vals
             if r.get("msgtapd_cpu_ns_per_event"):
                 r["msgtapd_cpu_per_event_over_untraced_call"] = round(
@@ -240,10 +250,7 @@ def ab_rows(kv, snaps):
                  "other_threads": max(0, ut + st - lut - lst)}
         for k, ticks in parts.items():
             r[f"ns_per_event_{k}"] = round(ticks / tck / events * 1e9, 1) if events else None
-        untraced = r.pop("untraced_ns", None)
-        if untraced is not None:
-            vals = [float(x) for x in str(untraced).split(",") if x]
-            r["untraced_ns_per_call"] = round(statistics.median(vals), 1)
+        untraced_call(r)
         busy_share(r, ut + st)
         rows.append(r)
     return rows
