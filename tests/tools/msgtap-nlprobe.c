@@ -90,9 +90,10 @@ static void usage(FILE *out)
 		"                  lines, or 'filter=empty'\n"
 		"  family          the family as the controller describes it (no privilege):\n"
 		"                  id, version, maxattr, its multicast groups, its operations\n"
-		"  listen [--seconds N]\n"
+		"  listen [--seconds N | --until FILE]\n"
 		"      joins every multicast group of the family and counts what arrives\n"
-		"      on a socket that never registered, for N seconds (default 2)\n"
+		"      on a socket that never registered, for N seconds (default 2) or\n"
+		"      until FILE exists\n"
 		"  raw CMD [--reserved N] [--version N] [--attr SPEC | --end]...\n"
 		"      sends command CMD (a name such as GET_STATS, or a number) with\n"
 		"      exactly the attributes given: SPEC is TYPE:u8:V, TYPE:u16:V,\n"
@@ -938,11 +939,14 @@ static int cmd_listen(int argc, char **argv)
 	static struct listen_state ls;
 	struct family_info fi = { .print = false };
 	double seconds = 2, deadline;
+	const char *until = NULL;
 	int i, status;
 
 	for (i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
 			seconds = strtod(argv[++i], NULL);
+		else if (!strcmp(argv[i], "--until") && i + 1 < argc)
+			until = argv[++i];
 		else
 			die_usage("listen: unknown argument '%s'", argv[i]);
 	}
@@ -963,9 +967,9 @@ static int cmd_listen(int argc, char **argv)
 		double left = deadline - now_s();
 		struct pollfd p = { .fd = nl_socket_get_fd(sk), .events = POLLIN };
 
-		if (left <= 0)
+		if (until ? access(until, F_OK) == 0 : left <= 0)
 			break;
-		if (poll(&p, 1, (int)(left * 1000) + 1) > 0)
+		if (poll(&p, 1, until ? 100 : (int)(left * 1000) + 1) > 0)
 			drain_socket(&ls);
 	}
 	printf("received_events=%" PRIu64 " received_msgs=%" PRIu64 "\n",

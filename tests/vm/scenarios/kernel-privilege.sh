@@ -52,12 +52,14 @@ check_eq "operations" 8 "$(grep -c '^op=' /tmp/family)"
 check_eq "operations without GENL_ADMIN_PERM" 0 "$(grep -c '^op=.* admin_perm=0' /tmp/family)"
 
 info "nobody listens while root's listener receives"
-run_as_nobody $P listen --seconds 4 >/tmp/listen &
+rm -f /tmp/listen.stop
+run_as_nobody $P listen --until /tmp/listen.stop >/tmp/listen &
 lpid=$!
 wait_for grep -q '^mcast_groups=' /tmp/listen || fail "msgtap-nlprobe listen did not start"
 msgtap-workload --mode simple --count 40 --fail 4 --truth /tmp/t.json || fail "msgtap-workload deviated from its plan"
 run_as_nobody msgtap-workload --mode simple --count 10 --truth /tmp/t2.json ||
 	fail "msgtap-workload deviated from its plan"
+touch /tmp/listen.stop
 wait $lpid || fail "msgtap-nlprobe listen failed"
 cat /tmp/listen
 check_eq "what nobody's socket received" "received_events=0 received_msgs=0" "$(tail -n 1 /tmp/listen)"
