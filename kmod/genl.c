@@ -21,6 +21,7 @@
 #include <linux/capability.h>
 #include <linux/cpumask.h>
 #include <linux/jiffies.h>
+#include <linux/log2.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/netlink.h>
@@ -61,6 +62,8 @@ static atomic64_t msgtap_batches = ATOMIC64_INIT(0);
 static atomic64_t msgtap_retries = ATOMIC64_INIT(0);
 static atomic64_t msgtap_undeliverable = ATOMIC64_INIT(0);
 static atomic64_t msgtap_nomem = ATOMIC64_INIT(0);
+static atomic64_t msgtap_ns_delivered = ATOMIC64_INIT(0);
+static atomic64_t msgtap_ns_discarded = ATOMIC64_INIT(0);
 
 static void msgtap_drain_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(msgtap_drain, msgtap_drain_fn);
@@ -77,8 +80,13 @@ static struct genl_family msgtap_family;
  */
 static void msgtap_discard_orphans(void)
 {
-	if (!msgtap_listener)
-		atomic64_add(msgtap_ring_discard_all(), &msgtap_undeliverable);
+	u64 ns = 0;
+
+	if (!msgtap_listener) {
+		atomic64_add(msgtap_ring_discard_all(&ns),
+			     &msgtap_undeliverable);
+		atomic64_add(ns, &msgtap_ns_discarded);
+	}
 }
 
 /* Called with msgtap_deliver_lock held. */
@@ -92,6 +100,49 @@ static void msgtap_forget_listener(void)
 	msgtap_discard_orphans();
 }
 
+/*
+ * Builds one MSGTAP_CMD_EVENTS message of @n records of @size bytes each,
+ * attribute @type, from the ring @slots (@mask + 1 slots) starting at @pos,
+ * and unicasts it. Inline so that each kind's copy has a known size
+ * (inline moves, not a call to memcpy).
+ */
+static __always_inline int msgtap_unicast_records(u32 portid, int type,
+						  const void *slots, u64 mask,
+						  size_t size, u64 pos,
+						  unsigned int n)
+{
+	const unsigned int attr_size = nla_total_size(size);
+	struct sk_buff *skb;
+	u8 *attrs;
+	unsigned int i;
+	void *hdr;
+
+	/* The message is sized to the records it carries: Debian's kernels
+	 * zero every allocation (init_on_alloc), and at low rates a batch
+	 * holds a few records, not NLMSG_GOODSIZE's worth. */
+	skb = genlmsg_new(n * attr_size, GFP_KERNEL);
+	if (!skb)
+		return -ENOMEM;
+	hdr = genlmsg_put(skb, 0, 0, &msgtap_family, 0, MSGTAP_CMD_EVENTS);
+	if (!hdr) {
+		nlmsg_free(skb);
+		return -EMSGSIZE;
+	}
+	/* What nla_put() does for each record, with one reservation for
+	 * all. */
+	attrs = skb_put(skb, n * attr_size);
+	for (i = 0; i < n; i++) {
+		struct nlattr *nla = (struct nlattr *)(attrs + i * attr_size);
+
+		nla->nla_type = type;
+		nla->nla_len = nla_attr_size(size);
+		memcpy(nla_data(nla),
+		       (const u8 *)slots + ((pos + i) & mask) * size, size);
+	}
+	genlmsg_end(skb, hdr);
+	return genlmsg_unicast(&init_net, skb, portid);
+}
+
 /* Size of one event attribute, and how many fit one batch: as many as
  * NLMSG_GOODSIZE holds. With 4 KiB pages that is 30 of today's records, and
  * a full batch with its skb_shared_info is one 4 KiB allocation. (Batches of
@@ -99,22 +150,18 @@ static void msgtap_forget_listener(void)
  * cheaper per record. BENCHMARKS.md, "Short interleaved runs".) */
 #define MSGTAP_ATTR_SIZE nla_total_size(sizeof(struct msgtap_send_event))
 #define MSGTAP_BATCH_RECORDS ((NLMSG_GOODSIZE - GENL_HDRLEN) / MSGTAP_ATTR_SIZE)
+#define MSGTAP_NS_ATTR_SIZE nla_total_size(sizeof(struct msgtap_ipcns_event))
+#define MSGTAP_NS_BATCH_RECORDS                                                \
+	((NLMSG_GOODSIZE - GENL_HDRLEN) / MSGTAP_NS_ATTR_SIZE)
 
 /*
- * Sends one batch of the records [*tail, head) of @r. Returns 0 when the
- * batch went out (and advances *tail), or a negative errno.
+ * Sends one batch of the send records [*tail, head) of @r. Returns 0 when
+ * the batch went out (and advances *tail), or a negative errno.
  */
 static int msgtap_send_batch(struct msgtap_ring *r, u64 *tail, u64 head,
 			     u32 portid)
 {
-	/* The message is sized to the records it carries: Debian's kernels
-	 * zero every allocation (init_on_alloc), and at low rates a batch
-	 * holds a few records, not NLMSG_GOODSIZE's worth. */
 	const unsigned int n = min_t(u64, head - *tail, MSGTAP_BATCH_RECORDS);
-	struct sk_buff *skb;
-	u8 *attrs;
-	unsigned int i;
-	void *hdr;
 	int err;
 
 	BUILD_BUG_ON(NLMSG_HDRLEN + GENL_HDRLEN +
@@ -123,28 +170,9 @@ static int msgtap_send_batch(struct msgtap_ring *r, u64 *tail, u64 head,
 	/* No padding after a record for stale bytes to leak through. */
 	BUILD_BUG_ON(nla_attr_size(sizeof(struct msgtap_send_event)) !=
 		     MSGTAP_ATTR_SIZE);
-	skb = genlmsg_new(n * MSGTAP_ATTR_SIZE, GFP_KERNEL);
-	if (!skb)
-		return -ENOMEM;
-	hdr = genlmsg_put(skb, 0, 0, &msgtap_family, 0, MSGTAP_CMD_EVENTS);
-	if (!hdr) {
-		nlmsg_free(skb);
-		return -EMSGSIZE;
-	}
-	/* What nla_put() does for each record, with one reservation for all
-	 * and a copy of known size (inline moves, not a call to memcpy). */
-	attrs = skb_put(skb, n * MSGTAP_ATTR_SIZE);
-	for (i = 0; i < n; i++) {
-		struct nlattr *nla = (struct nlattr *)(attrs + i * MSGTAP_ATTR_SIZE);
-
-		nla->nla_type = MSGTAP_A_EVENT_SEND;
-		nla->nla_len = nla_attr_size(sizeof(struct msgtap_send_event));
-		memcpy(nla_data(nla), msgtap_ring_slot(r, *tail + i),
-		       sizeof(struct msgtap_send_event));
-	}
-	genlmsg_end(skb, hdr);
-
-	err = genlmsg_unicast(&init_net, skb, portid);
+	err = msgtap_unicast_records(portid, MSGTAP_A_EVENT_SEND, r->slots,
+				     r->mask, sizeof(struct msgtap_send_event),
+				     *tail, n);
 	if (err)
 		return err;
 	*tail += n;
@@ -154,10 +182,73 @@ static int msgtap_send_batch(struct msgtap_ring *r, u64 *tail, u64 head,
 	return 0;
 }
 
+/* As msgtap_send_batch(), for the namespace records of @r. */
+static int msgtap_send_ns_batch(struct msgtap_ring *r, u64 *tail, u64 head,
+				u32 portid)
+{
+	const unsigned int n =
+		min_t(u64, head - *tail, MSGTAP_NS_BATCH_RECORDS);
+	int err;
+
+	BUILD_BUG_ON(NLMSG_HDRLEN + GENL_HDRLEN +
+			     MSGTAP_NS_BATCH_RECORDS * MSGTAP_NS_ATTR_SIZE >
+		     MSGTAP_BATCH_MAX);
+	BUILD_BUG_ON(nla_attr_size(sizeof(struct msgtap_ipcns_event)) !=
+		     MSGTAP_NS_ATTR_SIZE);
+	BUILD_BUG_ON(!is_power_of_2(MSGTAP_NS_RING_SIZE));
+	err = msgtap_unicast_records(portid, MSGTAP_A_EVENT_IPCNS_GONE,
+				     r->ns_slots, MSGTAP_NS_RING_SIZE - 1,
+				     sizeof(struct msgtap_ipcns_event), *tail,
+				     n);
+	if (err)
+		return err;
+	*tail += n;
+	msgtap_ns_consume(r, *tail);
+	atomic64_add(n, &msgtap_ns_delivered);
+	atomic64_inc(&msgtap_batches);
+	return 0;
+}
+
+/*
+ * Sends the next batch of @r's namespace records (@ns) or send records, and
+ * deals with a failure: a listener found gone is forgotten (-ENOTCONN); a
+ * full receive buffer and a failed allocation are counted.
+ */
+static int msgtap_next_batch(struct msgtap_ring *r, bool ns, u64 *tail,
+			     u64 head, u32 portid)
+{
+	int err;
+
+	/* A closing socket may have given its port up already: it is gone
+	 * (see msgtap_listener_sk). */
+	if (sock_flag(msgtap_listener_sk, SOCK_DEAD))
+		err = -ECONNREFUSED;
+	else if (ns)
+		err = msgtap_send_ns_batch(r, tail, head, portid);
+	else
+		err = msgtap_send_batch(r, tail, head, portid);
+	if (err == -ECONNREFUSED) {
+		pr_info("listener (port %u) is gone\n", portid);
+		msgtap_forget_listener();
+		return -ENOTCONN;
+	}
+	if (err == -EAGAIN)
+		atomic64_inc(&msgtap_retries);
+	else if (err == -ENOMEM)
+		atomic64_inc(&msgtap_nomem);
+	return err;
+}
+
 /*
  * Drains every ring to the listener. Returns 0 when all records queued at
  * the start went out, -ENOTCONN without a listener (or when it vanished),
  * -EAGAIN when its receive buffer is full, -ENOMEM.
+ *
+ * Namespace records go first, and after them the send records that were
+ * queued before the namespace rings were read. A call made in a namespace
+ * that got a freed one's inode number was recorded after that namespace's
+ * end (see msgtap_ns_gone()): if this pass sends the call, it sends the
+ * end before it.
  */
 static int msgtap_deliver(void)
 {
@@ -170,23 +261,29 @@ static int msgtap_deliver(void)
 
 	for_each_possible_cpu(cpu) {
 		struct msgtap_ring *r = per_cpu_ptr(msgtap_rings, cpu);
-		u64 tail, head = msgtap_ring_readable(r, &tail);
+		u64 tail;
+
+		/* Acquire: the namespace records read below are at least as
+		 * new as the send records this makes readable. */
+		r->snap = msgtap_ring_readable(r, &tail);
+	}
+	for_each_possible_cpu(cpu) {
+		struct msgtap_ring *r = per_cpu_ptr(msgtap_rings, cpu);
+		u64 tail, head = msgtap_ns_readable(r, &tail);
 
 		while (tail != head) {
-			/* A closing socket may have given its port up already:
-			 * it is gone (see msgtap_listener_sk). */
-			err = sock_flag(msgtap_listener_sk, SOCK_DEAD) ?
-				      -ECONNREFUSED :
-				      msgtap_send_batch(r, &tail, head, portid);
-			if (err == -ECONNREFUSED) {
-				pr_info("listener (port %u) is gone\n", portid);
-				msgtap_forget_listener();
-				return -ENOTCONN;
-			}
-			if (err == -EAGAIN)
-				atomic64_inc(&msgtap_retries);
-			else if (err == -ENOMEM)
-				atomic64_inc(&msgtap_nomem);
+			err = msgtap_next_batch(r, true, &tail, head, portid);
+			if (err)
+				return err;
+		}
+	}
+	for_each_possible_cpu(cpu) {
+		struct msgtap_ring *r = per_cpu_ptr(msgtap_rings, cpu);
+		u64 tail, head = r->snap;
+
+		msgtap_ring_readable(r, &tail);
+		while (tail != head) {
+			err = msgtap_next_batch(r, false, &tail, head, portid);
 			if (err)
 				return err;
 		}
@@ -294,7 +391,13 @@ static int msgtap_put_stats(struct sk_buff *skb)
 	    msgtap_put_u64(skb, MSGTAP_STAT_DELIVERY_RETRIES,
 			   atomic64_read(&msgtap_retries)) ||
 	    msgtap_put_u64(skb, MSGTAP_STAT_FILTERED, t.filtered) ||
-	    msgtap_put_u64(skb, MSGTAP_STAT_DISABLED, t.disabled)) {
+	    msgtap_put_u64(skb, MSGTAP_STAT_DISABLED, t.disabled) ||
+	    msgtap_put_u64(skb, MSGTAP_STAT_IPCNS_GONE_QUEUED, t.ns_queued) ||
+	    msgtap_put_u64(skb, MSGTAP_STAT_IPCNS_GONE_DELIVERED,
+			   atomic64_read(&msgtap_ns_delivered)) ||
+	    msgtap_put_u64(skb, MSGTAP_STAT_IPCNS_GONE_LOST,
+			   t.ns_lost + atomic64_read(&msgtap_ns_discarded) +
+				   msgtap_probe_ns_missed())) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}

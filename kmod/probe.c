@@ -16,6 +16,9 @@
  * do_msgsnd() after all (the page was merely not present), the main probe
  * marks the wrapper's instance and the wrapper records nothing.
  *
+ * A kprobe on msg_exit_ns() records the end of each IPC namespace, so that
+ * a listener can tell a later namespace given the same inode number apart.
+ *
  * Handlers run with preemption disabled: no locks, no allocation, no
  * sleeping. What they cannot do (a full ring, no listener) they count.
  */
@@ -376,6 +379,65 @@ static struct kretprobe msgtap_krp = {
 	.data_size = sizeof(struct msgtap_call),
 };
 
+/*
+ * The end of an IPC namespace. free_ipc_ns() calls msg_exit_ns() before it
+ * gives the namespace's inode number back, so the record is in this CPU's
+ * ring before any later namespace can be given that number (the number
+ * allocator's lock orders the two), and so before any call made in such a
+ * namespace is recorded. Recorded whether or not capture is enabled and
+ * whatever the filter: the listener needs it to keep rows of different
+ * namespaces apart.
+ */
+static int msgtap_ns_gone(struct kprobe *p, struct pt_regs *regs)
+{
+	/* void msg_exit_ns(struct ipc_namespace *ns) */
+	const struct ipc_namespace *ns =
+		(const struct ipc_namespace *)regs_get_kernel_argument(regs, 0);
+	struct msgtap_ring *r = this_cpu_ptr(msgtap_rings);
+	struct msgtap_ipcns_event *ev;
+
+	if (!msgtap_listening()) {
+		WRITE_ONCE(r->ns_lost, r->ns_lost + 1);
+		return 0;
+	}
+	ev = msgtap_ns_reserve(r);
+	if (!ev)
+		return 0;
+	ev->ts_ns = ktime_get_ns();
+	ev->ipc_ns = ns->ns.inum;
+	ev->cpu = smp_processor_id();
+	msgtap_ns_commit(r);
+	return 0;
+}
+
+static struct kprobe msgtap_ns_kp = {
+	.symbol_name = "msg_exit_ns",
+	.pre_handler = msgtap_ns_gone,
+};
+static bool msgtap_ns_attached;
+
+/* Optional: without it msgtap works, but cannot tell listeners that an
+ * IPC namespace's inode number may be reused. */
+static void msgtap_ns_init(void)
+{
+	int err = register_kprobe(&msgtap_ns_kp);
+
+	if (err) {
+		pr_info("not attached to msg_exit_ns (error %d): IPC namespace ends are not recorded\n",
+			err);
+		return;
+	}
+	msgtap_ns_attached = true;
+	pr_info("attached kprobe to %pS\n", msgtap_ns_kp.addr);
+}
+
+static void msgtap_ns_exit(void)
+{
+	if (msgtap_ns_attached)
+		unregister_kprobe(&msgtap_ns_kp);
+	msgtap_ns_attached = false;
+}
+
 static void msgtap_wrappers_init(void)
 {
 	unsigned int i;
@@ -440,11 +502,13 @@ int msgtap_probe_init(const char *symbol, int maxactive, bool early)
 	}
 	pr_info("attached kretprobe to %pS (maxactive %d)\n",
 		msgtap_krp.kp.addr, msgtap_krp.maxactive);
+	msgtap_ns_init();
 	return 0;
 }
 
 void msgtap_probe_exit(void)
 {
+	msgtap_ns_exit();
 	unregister_kretprobe(&msgtap_krp);
 	msgtap_wrappers_exit();
 }
@@ -461,6 +525,11 @@ static void msgtap_probe_fill(const struct kretprobe *krp,
 			READ_ONCE(krp->kp.nmissed);
 }
 
+u64 msgtap_probe_ns_missed(void)
+{
+	return msgtap_ns_attached ? READ_ONCE(msgtap_ns_kp.nmissed) : 0;
+}
+
 bool msgtap_probe_get(unsigned int i, struct msgtap_probe_info *info)
 {
 	if (i == 0) {
@@ -469,6 +538,15 @@ bool msgtap_probe_get(unsigned int i, struct msgtap_probe_info *info)
 	}
 	if (i - 1 < msgtap_nr_wrappers) {
 		msgtap_probe_fill(msgtap_wrapper_krps[i - 1], info);
+		return true;
+	}
+	if (i - 1 == msgtap_nr_wrappers && msgtap_ns_attached) {
+		info->symbol = msgtap_ns_kp.symbol_name;
+		info->kind = MSGTAP_PROBE_KIND_KPROBE;
+		info->maxactive = 0;
+		/* fired while another kprobe handler ran on this CPU: that
+		 * namespace's end has no record */
+		info->nmissed = msgtap_probe_ns_missed();
 		return true;
 	}
 	return false;

@@ -24,4 +24,8 @@ void msgtap_probe_exit(void);
  * last one. */
 bool msgtap_probe_get(unsigned int i, struct msgtap_probe_info *info);
 
+/* Namespace ends the msg_exit_ns() probe missed (another kprobe handler
+ * ran on that CPU): they have no record. */
+u64 msgtap_probe_ns_missed(void);
+
 #endif /* _MSGTAP_PROBE_H */

@@ -44,6 +44,13 @@ int msgtap_ring_init(unsigned int size, void (*kick)(struct irq_work *))
 			msgtap_ring_exit();
 			return -ENOMEM;
 		}
+		r->ns_slots = kcalloc_node(MSGTAP_NS_RING_SIZE,
+					   sizeof(*r->ns_slots), GFP_KERNEL,
+					   cpu_to_node(cpu));
+		if (!r->ns_slots) {
+			msgtap_ring_exit();
+			return -ENOMEM;
+		}
 		r->mask = size - 1;
 		init_irq_work(&r->kick, kick);
 	}
@@ -69,6 +76,7 @@ void msgtap_ring_exit(void)
 
 		irq_work_sync(&r->kick);
 		kvfree(r->slots);
+		kfree(r->ns_slots);
 	}
 	free_percpu(msgtap_rings);
 	msgtap_rings = NULL;
@@ -88,10 +96,12 @@ void msgtap_ring_sum(struct msgtap_ring_totals *t)
 		t->drop_no_listener += READ_ONCE(r->drop_no_listener);
 		t->filtered += READ_ONCE(r->filtered);
 		t->disabled += READ_ONCE(r->disabled);
+		t->ns_queued += READ_ONCE(r->ns_head);
+		t->ns_lost += READ_ONCE(r->ns_lost);
 	}
 }
 
-u64 msgtap_ring_discard_all(void)
+u64 msgtap_ring_discard_all(u64 *ns_dropped)
 {
 	u64 dropped = 0;
 	int cpu;
@@ -102,6 +112,9 @@ u64 msgtap_ring_discard_all(void)
 
 		dropped += head - tail;
 		msgtap_ring_consume(r, head);
+		head = msgtap_ns_readable(r, &tail);
+		*ns_dropped += head - tail;
+		msgtap_ns_consume(r, head);
 	}
 	return dropped;
 }

@@ -30,9 +30,23 @@ struct msgtap_ring {
 	u32 mask; /* ring size - 1; the size is a power of two */
 	struct irq_work kick; /* asks for an early drain when half full */
 
+	/*
+	 * Namespace records (MSGTAP_A_EVENT_IPCNS_GONE) in a small ring of
+	 * their own, numbered on their own: the send path never looks at it.
+	 */
+	u64 ns_head; /* records ever written; the last sequence number */
+	u64 ns_lost; /* not queued: no listener, or the ring was full */
+	struct msgtap_ipcns_event *ns_slots;
+
 	/* consumer side, on its own cache line */
 	u64 tail ____cacheline_aligned_in_smp;
+	u64 ns_tail;
+	/* the send records one delivery pass drains (msgtap_deliver()) */
+	u64 snap;
 };
+
+/* Namespace records each CPU holds: namespaces end seldom. */
+#define MSGTAP_NS_RING_SIZE 256
 
 extern struct msgtap_ring __percpu *msgtap_rings;
 
@@ -50,11 +64,16 @@ struct msgtap_ring_totals {
 	u64 drop_no_listener;
 	u64 filtered;
 	u64 disabled;
+	u64 ns_queued;
+	u64 ns_lost;
 };
 void msgtap_ring_sum(struct msgtap_ring_totals *t);
 
-/* Empties every ring (consumer only); returns how many records it dropped. */
-u64 msgtap_ring_discard_all(void);
+/*
+ * Empties every ring (consumer only); returns how many send records it
+ * dropped and adds the namespace records it dropped to *@ns_dropped.
+ */
+u64 msgtap_ring_discard_all(u64 *ns_dropped);
 
 /*
  * Producer: the slot for the next record, with its sequence number set, or
@@ -87,6 +106,46 @@ static __always_inline void msgtap_ring_commit(struct msgtap_ring *r)
 	/* Kick once, on the crossing, not on every record past it. */
 	if (unlikely(head - READ_ONCE(r->tail) == (r->mask + 1) / 2))
 		irq_work_queue(&r->kick);
+}
+
+/*
+ * Producer of namespace records: as msgtap_ring_reserve() and _commit(),
+ * on the namespace ring. The namespace probe is the only producer, and a
+ * kprobe handler does not nest on its CPU.
+ */
+static __always_inline struct msgtap_ipcns_event *
+msgtap_ns_reserve(struct msgtap_ring *r)
+{
+	struct msgtap_ipcns_event *ev;
+
+	if (unlikely(r->ns_head - smp_load_acquire(&r->ns_tail) >=
+		     MSGTAP_NS_RING_SIZE)) {
+		WRITE_ONCE(r->ns_lost, r->ns_lost + 1);
+		return NULL;
+	}
+	ev = &r->ns_slots[r->ns_head % MSGTAP_NS_RING_SIZE];
+	ev->seq = r->ns_head + 1;
+	return ev;
+}
+
+static __always_inline void msgtap_ns_commit(struct msgtap_ring *r)
+{
+	u64 head = r->ns_head + 1;
+
+	smp_store_release(&r->ns_head, head);
+	if (unlikely(head - READ_ONCE(r->ns_tail) == MSGTAP_NS_RING_SIZE / 2))
+		irq_work_queue(&r->kick);
+}
+
+static inline u64 msgtap_ns_readable(struct msgtap_ring *r, u64 *tail)
+{
+	*tail = r->ns_tail;
+	return smp_load_acquire(&r->ns_head);
+}
+
+static inline void msgtap_ns_consume(struct msgtap_ring *r, u64 tail)
+{
+	smp_store_release(&r->ns_tail, tail);
 }
 
 /* Consumer: the records [*tail, return value) are readable. */

@@ -68,14 +68,19 @@ static void usage(FILE *out)
 		"\n"
 		"Commands (each sends one msgtap request; all need CAP_NET_ADMIN except\n"
 		"family and listen):\n"
-		"  register [--read] [--events FILE] [--hold SECONDS] [--unregister]\n"
+		"  register [--read] [--events FILE] [--ipcns-events FILE] [--hold SECONDS]\n"
+		"           [--unregister]\n"
 		"      registers this socket as the listener and prints 'registered\n"
 		"      portid=N'; then waits --hold seconds, or until SIGTERM/SIGINT.\n"
 		"      --read reads the events meanwhile, checks the per-CPU sequence\n"
 		"      numbers and, when stopping, flushes on this socket (so every\n"
-		"      record queued before is read) and prints the counts; --events\n"
-		"      writes each record as a line of name=value words; --unregister\n"
-		"      unregisters before closing (otherwise closing forgets it)\n"
+		"      record queued before is read) and prints the counts: send\n"
+		"      records ('events=N ...', 'seq_gaps=N ...'), then namespace\n"
+		"      records, numbered in a series of their own ('ipcns_gone=N ...',\n"
+		"      'ipcns_seq_gaps=N ...'); --events writes each send record as a\n"
+		"      line of name=value words, --ipcns-events each namespace record\n"
+		"      ('cpu=C seq=S ipc_ns=N ts=T len=L'); --unregister unregisters\n"
+		"      before closing (otherwise closing forgets it)\n"
 		"  unregister | flush | enable | disable\n"
 		"  stats           every GET_STATS counter and field as name=value lines,\n"
 		"                  one 'probe=SYMBOL kind=K nmissed=N maxactive=N' per probe\n"
@@ -93,7 +98,8 @@ static void usage(FILE *out)
 		"  listen [--seconds N | --until FILE]\n"
 		"      joins every multicast group of the family and counts what arrives\n"
 		"      on a socket that never registered, for N seconds (default 2) or\n"
-		"      until FILE exists\n"
+		"      until FILE exists: 'received_ipcns_gone=N', then\n"
+		"      'received_events=N received_msgs=N' (send records, messages)\n"
 		"  raw CMD [--reserved N] [--version N] [--attr SPEC | --end]...\n"
 		"      sends command CMD (a name such as GET_STATS, or a number) with\n"
 		"      exactly the attributes given: SPEC is TYPE:u8:V, TYPE:u16:V,\n"
@@ -383,6 +389,9 @@ static const char *const stat_names[] = {
 	[MSGTAP_STAT_DELIVERY_RETRIES] = "delivery_retries",
 	[MSGTAP_STAT_FILTERED] = "filtered",
 	[MSGTAP_STAT_DISABLED] = "disabled",
+	[MSGTAP_STAT_IPCNS_GONE_QUEUED] = "ipcns_gone_queued",
+	[MSGTAP_STAT_IPCNS_GONE_DELIVERED] = "ipcns_gone_delivered",
+	[MSGTAP_STAT_IPCNS_GONE_LOST] = "ipcns_gone_lost",
 };
 
 static void print_probe(const struct nlattr *nest)
@@ -632,13 +641,38 @@ static int on_filter(struct nl_msg *msg, void *arg)
 
 /* --- the listener ----------------------------------------------------------- */
 
-struct listen_state {
-	FILE *events;
-	uint64_t nevents, nbatches, unknown_attrs, short_records, overruns;
-	uint64_t other_msgs;
-	uint64_t per_cpu[MAX_CPUS], first_seq[MAX_CPUS], last_seq[MAX_CPUS];
+/* One CPU's series of one record kind (see "Sequence numbers" in the uapi
+ * header): each kind is numbered on its own, so each has its own gaps. */
+struct seq_series {
+	uint64_t count[MAX_CPUS], first_seq[MAX_CPUS], last_seq[MAX_CPUS];
 	uint64_t gaps, backwards, bad_cpu;
 };
+
+struct listen_state {
+	FILE *events, *ipcns_events;
+	uint64_t nevents, nbatches, unknown_attrs, short_records, overruns;
+	uint64_t other_msgs;
+	struct seq_series send;
+	/* namespace records (MSGTAP_A_EVENT_IPCNS_GONE) */
+	uint64_t nipcns, ipcns_short_records;
+	struct seq_series ipcns;
+};
+
+static void seq_note(struct seq_series *s, uint32_t cpu, uint64_t seq)
+{
+	if (cpu >= MAX_CPUS) {
+		s->bad_cpu++;
+		return;
+	}
+	if (!s->count[cpu])
+		s->first_seq[cpu] = seq;
+	else if (seq <= s->last_seq[cpu])
+		s->backwards++;
+	else if (seq != s->last_seq[cpu] + 1)
+		s->gaps += seq - s->last_seq[cpu] - 1;
+	s->last_seq[cpu] = seq;
+	s->count[cpu]++;
+}
 
 static void dump_event(FILE *f, const struct msgtap_send_event *ev,
 		       unsigned int len)
@@ -666,6 +700,23 @@ static void dump_event(FILE *f, const struct msgtap_send_event *ev,
 		(uint64_t)ev->ts_ns, (uint64_t)ev->duration_ns, len);
 }
 
+static void on_ipcns_gone(struct listen_state *ls, const struct nlattr *a)
+{
+	struct msgtap_ipcns_event ev;
+	unsigned int len = (unsigned int)nla_len(a);
+
+	memset(&ev, 0, sizeof(ev));
+	memcpy(&ev, nla_data(a), len < sizeof(ev) ? len : sizeof(ev));
+	if (len < sizeof(ev))
+		ls->ipcns_short_records++;
+	ls->nipcns++;
+	seq_note(&ls->ipcns, ev.cpu, ev.seq);
+	if (ls->ipcns_events)
+		fprintf(ls->ipcns_events,
+			"cpu=%u seq=%" PRIu64 " ipc_ns=%u ts=%" PRIu64 " len=%u\n",
+			ev.cpu, (uint64_t)ev.seq, ev.ipc_ns, (uint64_t)ev.ts_ns, len);
+}
+
 static int on_event_msg(struct nl_msg *msg, void *arg)
 {
 	struct listen_state *ls = arg;
@@ -683,6 +734,10 @@ static int on_event_msg(struct nl_msg *msg, void *arg)
 		struct msgtap_send_event ev;
 		unsigned int len = (unsigned int)nla_len(a);
 
+		if (nla_type(a) == MSGTAP_A_EVENT_IPCNS_GONE) {
+			on_ipcns_gone(ls, a);
+			continue;
+		}
 		if (nla_type(a) != MSGTAP_A_EVENT_SEND) {
 			ls->unknown_attrs++;
 			continue;
@@ -693,23 +748,14 @@ static int on_event_msg(struct nl_msg *msg, void *arg)
 		if (len < sizeof(ev))
 			ls->short_records++;
 		ls->nevents++;
-		if (ev.cpu >= MAX_CPUS) {
-			ls->bad_cpu++;
-		} else {
-			if (!ls->per_cpu[ev.cpu])
-				ls->first_seq[ev.cpu] = ev.seq;
-			else if (ev.seq <= ls->last_seq[ev.cpu])
-				ls->backwards++;
-			else if (ev.seq != ls->last_seq[ev.cpu] + 1)
-				ls->gaps += ev.seq - ls->last_seq[ev.cpu] - 1;
-			ls->last_seq[ev.cpu] = ev.seq;
-			ls->per_cpu[ev.cpu]++;
-		}
+		seq_note(&ls->send, ev.cpu, ev.seq);
 		if (ls->events)
 			dump_event(ls->events, &ev, len);
 	}
 	if (ls->events)
 		fflush(ls->events);
+	if (ls->ipcns_events)
+		fflush(ls->ipcns_events);
 	return NL_OK;
 }
 
@@ -720,12 +766,25 @@ static void print_listen_summary(const struct listen_state *ls)
 	       ls->nevents, ls->nbatches, ls->unknown_attrs, ls->short_records,
 	       ls->overruns, ls->other_msgs);
 	for (unsigned int c = 0; c < MAX_CPUS; c++)
-		if (ls->per_cpu[c])
+		if (ls->send.count[c])
 			printf("cpu=%u events=%" PRIu64 " first_seq=%" PRIu64
 			       " last_seq=%" PRIu64 "\n",
-			       c, ls->per_cpu[c], ls->first_seq[c], ls->last_seq[c]);
+			       c, ls->send.count[c], ls->send.first_seq[c],
+			       ls->send.last_seq[c]);
 	printf("seq_gaps=%" PRIu64 " seq_backwards=%" PRIu64 " bad_cpu=%" PRIu64 "\n",
-	       ls->gaps, ls->backwards, ls->bad_cpu);
+	       ls->send.gaps, ls->send.backwards, ls->send.bad_cpu);
+	/* After the send lines, which scripts match as they are. */
+	printf("ipcns_gone=%" PRIu64 " ipcns_short_records=%" PRIu64 "\n",
+	       ls->nipcns, ls->ipcns_short_records);
+	for (unsigned int c = 0; c < MAX_CPUS; c++)
+		if (ls->ipcns.count[c])
+			printf("ipcns_cpu=%u ipcns_gone=%" PRIu64
+			       " first_seq=%" PRIu64 " last_seq=%" PRIu64 "\n",
+			       c, ls->ipcns.count[c], ls->ipcns.first_seq[c],
+			       ls->ipcns.last_seq[c]);
+	printf("ipcns_seq_gaps=%" PRIu64 " ipcns_seq_backwards=%" PRIu64
+	       " ipcns_bad_cpu=%" PRIu64 "\n",
+	       ls->ipcns.gaps, ls->ipcns.backwards, ls->ipcns.bad_cpu);
 	fflush(stdout);
 }
 
@@ -760,7 +819,7 @@ static int cmd_register(int argc, char **argv)
 {
 	static struct listen_state ls;
 	bool read_events = false, unregister = false;
-	const char *events_path = NULL;
+	const char *events_path = NULL, *ipcns_path = NULL;
 	double hold = -1, deadline;
 	sigset_t mask;
 	int sfd, i, err, status = 0;
@@ -772,6 +831,8 @@ static int cmd_register(int argc, char **argv)
 			unregister = true;
 		else if (!strcmp(argv[i], "--events") && i + 1 < argc)
 			events_path = argv[++i];
+		else if (!strcmp(argv[i], "--ipcns-events") && i + 1 < argc)
+			ipcns_path = argv[++i];
 		else if (!strcmp(argv[i], "--hold") && i + 1 < argc)
 			hold = strtod(argv[++i], NULL);
 		else
@@ -782,6 +843,12 @@ static int cmd_register(int argc, char **argv)
 		ls.events = fopen(events_path, "w");
 		if (!ls.events)
 			return local_error(errno, "cannot write %s", events_path);
+	}
+	if (ipcns_path) {
+		read_events = true;
+		ls.ipcns_events = fopen(ipcns_path, "w");
+		if (!ls.ipcns_events)
+			return local_error(errno, "cannot write %s", ipcns_path);
 	}
 
 	/* Signals arrive through a descriptor polled with the socket. */
@@ -845,6 +912,8 @@ static int cmd_register(int argc, char **argv)
 	}
 	if (ls.events)
 		fclose(ls.events);
+	if (ls.ipcns_events)
+		fclose(ls.ipcns_events);
 	fflush(stdout);
 	return status;
 }
@@ -972,6 +1041,8 @@ static int cmd_listen(int argc, char **argv)
 		if (poll(&p, 1, until ? 100 : (int)(left * 1000) + 1) > 0)
 			drain_socket(&ls);
 	}
+	/* The last line stays the one scripts compare whole. */
+	printf("received_ipcns_gone=%" PRIu64 "\n", ls.nipcns);
 	printf("received_events=%" PRIu64 " received_msgs=%" PRIu64 "\n",
 	       ls.nevents, ls.nbatches + ls.other_msgs);
 	return 0;

@@ -190,6 +190,8 @@ listener_stop() {
 	[ $_status -eq 0 ] || fail "the msgtap-nlprobe listener exited with status $_status"
 	grep -q '^seq_gaps=0 seq_backwards=0 bad_cpu=0$' "$LISTENER_EVENTS.out" ||
 		fail "the listener saw sequence gaps"
+	grep -q '^ipcns_seq_gaps=0 ipcns_seq_backwards=0 ipcns_bad_cpu=0$' "$LISTENER_EVENTS.out" ||
+		fail "the listener saw gaps in the namespace records' sequence numbers"
 	LISTENER_PID=
 }
 

@@ -95,10 +95,10 @@
  *   number 0. Never multicast: generic netlink multicast groups could be
  *   joined by unprivileged users on some kernels still in service.
  *   A batch carries one or more event attributes, in the order they were
- *   recorded on each CPU. Today the only event attribute is
- *   MSGTAP_A_EVENT_SEND; later kinds (the receive side) arrive as new
- *   attribute types in the same batches. Receivers skip attribute types they
- *   do not know.
+ *   recorded on each CPU. The event attributes are MSGTAP_A_EVENT_SEND (one
+ *   msgsnd() call) and MSGTAP_A_EVENT_IPCNS_GONE (an IPC namespace was
+ *   freed); later kinds (the receive side) arrive as new attribute types in
+ *   the same batches. Receivers skip attribute types they do not know.
  *   A batch message is at most MSGTAP_BATCH_MAX bytes long, netlink header
  *   included (room for about 60 of today's send events; today's module puts
  *   at most 30 in one, as many as NLMSG_GOODSIZE holds with 4 KiB pages):
@@ -120,11 +120,29 @@
  * attributes to 4 bytes only: copy the record out before reading its 64-bit
  * fields.
  *
- * Sequence numbers: each CPU numbers the records it queues 1, 2, 3, ...
- * (MSGTAP_STAT_EVENTS_QUEUED is the sum of the last numbers). A listener
- * that sees a jump on one CPU lost records between the kernel and itself.
- * Records dropped before queueing (ring full, no listener) take no number;
- * they are counted by the kernel instead.
+ * Sequence numbers: each CPU numbers the records of each kind it queues
+ * 1, 2, 3, ... on their own: send records in one series
+ * (MSGTAP_STAT_EVENTS_QUEUED is the sum of their last numbers), namespace
+ * records in another (MSGTAP_STAT_IPCNS_GONE_QUEUED). A listener that sees
+ * a jump in one CPU's series of one kind lost records of that kind between
+ * the kernel and itself; a listener that skips a kind sees no false gaps in
+ * the others. Records dropped before queueing (ring full, no listener) take
+ * no number; they are counted by the kernel instead.
+ *
+ * Namespace ends and reused inodes: when an IPC namespace is freed its
+ * inode number goes back to the kernel, which gives the lowest free number
+ * to the next namespace it creates, so a new container's namespace often
+ * carries the number of one that just ended, and its first queue the same
+ * msqid. The module records each freed namespace (MSGTAP_A_EVENT_IPCNS_GONE,
+ * probe on msg_exit_ns(), which runs before the number is given up) and
+ * delivers it before any send record of a later namespace with that number.
+ * Send records of calls made in the freed namespace itself may still arrive
+ * after it (a CPU's ring drained later); their ts_ns is lower than the
+ * namespace record's. A listener therefore keeps the queues of the old and
+ * the new namespace apart by the namespace record and ts_ns.
+ * Namespace records are written whether or not capture is enabled and
+ * whatever the filter. The probe is optional: GET_STATS lists it (symbol
+ * msg_exit_ns, kind MSGTAP_PROBE_KIND_KPROBE) when it is attached.
  */
 #ifndef _UAPI_LINUX_MSGTAP_H
 #define _UAPI_LINUX_MSGTAP_H
@@ -171,6 +189,9 @@ enum msgtap_attr {
 	MSGTAP_A_FILTER, /* nest of enum msgtap_filter_attr */
 	/* u64: random, never 0, drawn when the module was loaded (GET_STATS) */
 	MSGTAP_A_LOAD_ID,
+	/* binary, struct msgtap_ipcns_event: an IPC namespace was freed
+	 * (EVENTS) */
+	MSGTAP_A_EVENT_IPCNS_GONE,
 	__MSGTAP_A_MAX
 };
 #define MSGTAP_A_MAX (__MSGTAP_A_MAX - 1)
@@ -197,12 +218,23 @@ enum msgtap_stat {
 	MSGTAP_STAT_DROP_UNDELIVERABLE,
 	/* batches not built for lack of memory; kept queued and retried */
 	MSGTAP_STAT_DELIVERY_NOMEM,
-	MSGTAP_STAT_EVENTS_DELIVERED, /* records handed to the listener */
-	MSGTAP_STAT_BATCHES_DELIVERED, /* EVENTS messages handed over */
+	MSGTAP_STAT_EVENTS_DELIVERED, /* send records handed to the listener */
+	MSGTAP_STAT_BATCHES_DELIVERED, /* EVENTS messages handed over (of
+					* either kind of record) */
 	/* batches refused by a full receive buffer, kept queued and retried */
 	MSGTAP_STAT_DELIVERY_RETRIES,
 	MSGTAP_STAT_FILTERED, /* hits the filter excluded; not queued */
 	MSGTAP_STAT_DISABLED, /* hits while capture was disabled */
+	/*
+	 * Namespace records (MSGTAP_A_EVENT_IPCNS_GONE), counted apart from
+	 * the send records above. Every freed namespace ends in exactly one of
+	 * IPCNS_GONE_DELIVERED or IPCNS_GONE_LOST, or is still queued.
+	 */
+	MSGTAP_STAT_IPCNS_GONE_QUEUED, /* written to a per-CPU ring */
+	MSGTAP_STAT_IPCNS_GONE_DELIVERED, /* handed to the listener */
+	/* no record delivered: no listener, a full namespace ring, or
+	 * discarded when the listener went away */
+	MSGTAP_STAT_IPCNS_GONE_LOST,
 	__MSGTAP_STAT_MAX
 };
 #define MSGTAP_STAT_MAX (__MSGTAP_STAT_MAX - 1)
@@ -352,6 +384,22 @@ struct msgtap_send_event {
 	__u32 q_uid;
 	__u32 q_gid;
 	__u32 q_mode;
+};
+
+/*
+ * struct msgtap_ipcns_event - payload of MSGTAP_A_EVENT_IPCNS_GONE: an IPC
+ * namespace was freed, and with it every queue in it. Its inode number may
+ * be given to a namespace created later (see "Namespace ends").
+ * @seq:    per-CPU number in the series of namespace records, from 1
+ * @ts_ns:  when the namespace was freed, CLOCK_MONOTONIC nanoseconds
+ * @ipc_ns: the freed namespace's inode number
+ * @cpu:    CPU that recorded it
+ */
+struct msgtap_ipcns_event {
+	__u64 seq;
+	__u64 ts_ns;
+	__u32 ipc_ns;
+	__u32 cpu;
 };
 
 #endif /* _UAPI_LINUX_MSGTAP_H */

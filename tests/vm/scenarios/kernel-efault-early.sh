@@ -5,7 +5,8 @@
 # syscall-wrapper probes: 64-bit msgsnd (libc and syscall()), 32-bit msgsnd
 # (libc and syscall()) and the 32-bit ipc(2) multiplexer. Every other send is
 # recorded exactly as the workloads saw it and never as early; GET_STATS
-# lists the four probes; every probe hit ends in exactly one counter.
+# lists the four probes and the kprobe on msg_exit_ns (IPC namespace ends);
+# every probe hit ends in exactly one counter.
 . /tests/lib.sh
 
 need msgtap-nlprobe msgtap-workload msgtap-workload32
@@ -18,7 +19,9 @@ for sym in do_msgsnd __x64_sys_msgsnd __ia32_compat_sys_msgsnd __ia32_compat_sys
 		fail "GET_STATS does not list a kretprobe on $sym"
 	echo "ok: probe on $sym listed"
 done
-check_eq "probes listed" 4 "$(grep -c '^probe=' /tmp/stats0)"
+grep -q "^probe=msg_exit_ns kind=kprobe nmissed=0 maxactive=0$" /tmp/stats0 ||
+	fail "GET_STATS does not list the kprobe on msg_exit_ns"
+check_eq "probes listed" 5 "$(grep -c '^probe=' /tmp/stats0)"
 
 listener_start /tmp/ev
 runs="64:libc 64:syscall 32:libc 32:syscall 32:ipc"

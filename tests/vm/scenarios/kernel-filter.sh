@@ -83,7 +83,7 @@ expect_fail ERANGE "Attribute failed policy validation" $P raw SET_FILTER --attr
 expect_fail EINVAL "NLA_F_NESTED is missing" $P raw SET_FILTER --attr 10:u32:1
 expect_fail EINVAL "NLA_F_NESTED is missing" $P raw SET_FILTER --attr 10:nest --attr 3:nest-noflag \
 	--attr 2:u32:1 --attr 4:u64:1 --end --end
-expect_fail EINVAL "Unknown attribute type" $P raw SET_FILTER --attr 12:u32:1
+expect_fail EINVAL "Unknown attribute type" $P raw SET_FILTER --attr 40:u32:1
 expect_fail EINVAL "Unknown attribute type" $P raw SET_FILTER --attr 10:nest --attr 9:u32:1 --end
 expect_fail EINVAL "Unknown attribute type" $P raw SET_FILTER --attr 10:nest --attr 3:nest \
 	--attr 2:u32:1 --attr 4:u64:1 --attr 9:u32:1 --end --end
