@@ -360,6 +360,132 @@ TEST(Aggregator, FailedCallsWaitForTheirQueueWhileStrayRowsAreFull) {
   EXPECT_TRUE(agg.queues().empty());
 }
 
+// A freed namespace's inode number given to a later one: the kernel does
+// that (lowest free number first), and the first queue of each gets msqid 0.
+TEST(Aggregator, ReusedNamespaceGetsRowsOfItsOwn) {
+  using testing::make_ns_gone;
+  Aggregator agg;
+  const auto send = [&](int32_t id, uint64_t ts, uint64_t size) {
+    agg.add_send(make_event({.ipc_ns = kOtherNs,
+                             .msqid = id,
+                             .msgsz = size,
+                             .flags = MSGTAP_EVF_QUEUE_KNOWN,
+                             .ts_ns = ts}));
+  };
+  send(0, 100, 10);
+  send(0, 110, 10);
+  send(1, 120, 10);
+  agg.add_send(make_event({.msqid = 0, .ts_ns = 130}));  // the init namespace's queue 0
+  agg.ns_gone(make_ns_gone({.ipc_ns = kOtherNs, .ts_ns = 200}));
+  EXPECT_EQ(agg.gone_namespaces(), 1U);
+  for (int32_t id : {0, 1}) {
+    const QueueStats& q = *agg.queues().at({kOtherNs, id});
+    EXPECT_EQ(q.ns_gone_ns, 200U);
+    EXPECT_TRUE(q.removed());
+    EXPECT_EQ(q.live.note, "its IPC namespace was freed");
+  }
+  EXPECT_EQ(agg.queues().at({kInitNs, 0})->ns_gone_ns, 0U);
+
+  // A call of the freed namespace that arrives late still counts in its row.
+  send(0, 190, 10);
+  EXPECT_EQ(agg.queues().at({kOtherNs, 0})->send.sends_ok, 3U);
+
+  // The later namespace's first call on id 0: the old row is retired.
+  send(0, 300, 7);
+  const QueueStats& fresh = *agg.queues().at({kOtherNs, 0});
+  EXPECT_EQ(fresh.send.sends_ok, 1U);
+  EXPECT_EQ(fresh.send.bytes_ok, 7U);
+  EXPECT_EQ(fresh.ns_gone_ns, 0U);
+  EXPECT_FALSE(fresh.removed());
+  EXPECT_EQ(agg.retired().queues, 1U);
+  EXPECT_EQ(agg.retired().sends_ok, 3U);
+  EXPECT_EQ(agg.retired().bytes_ok, 30U);
+  // Cached for the next record: it counts in the new row.
+  send(0, 310, 7);
+  EXPECT_EQ(agg.queues().at({kOtherNs, 0})->send.sends_ok, 2U);
+  // Id 1 of the freed namespace is untouched until its time comes.
+  EXPECT_EQ(agg.queues().at({kOtherNs, 1})->send.sends_ok, 1U);
+  EXPECT_EQ(agg.queues().at({kOtherNs, 1})->ns_gone_ns, 200U);
+
+  // A late call of the freed namespace after the new row began: its row is
+  // retired, so it goes to the retired totals, not into the new row.
+  send(0, 150, 5);
+  EXPECT_EQ(agg.queues().at({kOtherNs, 0})->send.sends_ok, 2U);
+  EXPECT_EQ(agg.retired().sends_ok, 4U);
+  EXPECT_EQ(agg.retired().bytes_ok, 35U);
+
+  // A late call of the freed namespace on a queue it had no row for yet:
+  // the row is made already marked.
+  send(5, 160, 1);
+  EXPECT_EQ(agg.queues().at({kOtherNs, 5})->ns_gone_ns, 200U);
+  EXPECT_TRUE(agg.queues().at({kOtherNs, 5})->removed());
+}
+
+TEST(Aggregator, OnlyTheFirstEndOfARowCounts) {
+  using testing::make_ns_gone;
+  Aggregator agg;
+  const auto send = [&](int32_t id, uint64_t ts) {
+    agg.add_send(make_event({.ipc_ns = kOtherNs, .msqid = id, .ts_ns = ts}));
+  };
+  send(0, 100);
+  send(1, 100);
+  agg.ns_gone(make_ns_gone({.ipc_ns = kOtherNs, .ts_ns = 200}));
+  send(0, 300);  // a second namespace with that number: a new row for id 0
+  agg.ns_gone(make_ns_gone({.ipc_ns = kOtherNs, .ts_ns = 400, .seq = 2}));
+  // Id 1's row is the first namespace's: its end stays the first one.
+  EXPECT_EQ(agg.queues().at({kOtherNs, 1})->ns_gone_ns, 200U);
+  EXPECT_EQ(agg.queues().at({kOtherNs, 0})->ns_gone_ns, 400U);
+  // A third namespace: both old rows give way.
+  send(1, 500);
+  send(0, 500);
+  EXPECT_EQ(agg.retired().queues, 3U);
+  EXPECT_EQ(agg.retired().sends_ok, 3U);
+  for (int32_t id : {0, 1}) EXPECT_EQ(agg.queues().at({kOtherNs, id})->send.sends_ok, 1U);
+}
+
+TEST(Aggregator, FoldRowsOfAFreedNamespaceGiveWayToo) {
+  using testing::make_ns_gone;
+  Aggregator agg;
+  agg.set_limits({.max_queues = 8, .max_stray = 0});
+  // Stray ids get no row: held back, then folded into the namespace's row.
+  const auto stray = [&](int32_t id, uint64_t ts) {
+    agg.add_send(make_event({.ipc_ns = kOtherNs, .msqid = id, .result = -EINVAL, .ts_ns = ts}));
+    agg.settle();
+  };
+  agg.add_send(
+      make_event({.ipc_ns = kOtherNs, .msqid = 0, .flags = MSGTAP_EVF_QUEUE_KNOWN, .ts_ns = 100}));
+  stray(7, 100);
+  stray(8, 110);
+  const QueueKey fold{kOtherNs, kFoldMsqid};
+  ASSERT_EQ(agg.queues().at(fold)->send.sends_failed, 2U);
+  agg.ns_gone(make_ns_gone({.ipc_ns = kOtherNs, .ts_ns = 200}));
+  EXPECT_EQ(agg.queues().at(fold)->ns_gone_ns, 200U);
+  stray(7, 150);  // late: still the freed namespace's
+  EXPECT_EQ(agg.queues().at(fold)->send.sends_failed, 3U);
+  stray(7, 300);  // a later namespace's: the old fold row retires
+  EXPECT_EQ(agg.queues().at(fold)->send.sends_failed, 1U);
+  EXPECT_EQ(agg.queues().at(fold)->ns_gone_ns, 0U);
+  EXPECT_EQ(agg.retired().queues, 1U);
+  EXPECT_EQ(agg.retired().sends_failed, 3U);
+  EXPECT_EQ(agg.queues().at({kOtherNs, 0})->ns_gone_ns, 200U);
+  EXPECT_EQ(agg.folded_sends(), 4U);
+}
+
+TEST(Aggregator, FreedNamespacesAreBounded) {
+  using testing::make_ns_gone;
+  Aggregator agg;
+  for (uint32_t i = 0; i < Aggregator::kMaxGone + 10; ++i)
+    agg.ns_gone(make_ns_gone({.ipc_ns = kOtherNs + i, .ts_ns = 1000 + i}));
+  EXPECT_EQ(agg.gone_namespaces(), Aggregator::kMaxGone);
+  // The oldest were forgotten: a late call of one makes an ordinary row.
+  agg.add_send(make_event({.ipc_ns = kOtherNs, .msqid = 0, .ts_ns = 500}));
+  EXPECT_EQ(agg.queues().at({kOtherNs, 0})->ns_gone_ns, 0U);
+  agg.add_send(make_event({.ipc_ns = kOtherNs + 20, .msqid = 0, .ts_ns = 500}));
+  EXPECT_EQ(agg.queues().at({kOtherNs + 20, 0})->ns_gone_ns, 1020U);
+  agg.reset();
+  EXPECT_EQ(agg.gone_namespaces(), 0U);
+}
+
 TEST(Aggregator, CrowdedFromThreeQuartersOfTheLimit) {
   stats::Aggregator agg;
   agg.set_limits(QueueLimits::with_max(8));

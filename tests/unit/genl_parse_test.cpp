@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "genl/parse.h"
@@ -20,6 +21,7 @@ namespace msgtap::genl {
 namespace {
 
 using testing::make_event;
+using testing::make_ns_gone;
 
 using testing::genl_message;
 using testing::kFamily;
@@ -104,8 +106,9 @@ TEST(VisitEvents, SameRecordsAndDefectsAsParseMessage) {
   ASSERT_EQ(nla_put(m.get(), MSGTAP_A_EVENT_SEND, kMinSendRecord - 4, &short_one), 0);
 
   std::vector<msgtap_send_event> seen;
-  const auto d = visit_if_events(nlmsg_hdr(m.get()), kFamily,
-                                 [&](const msgtap_send_event& ev) { seen.push_back(ev); });
+  const auto d = visit_if_events(
+      nlmsg_hdr(m.get()), kFamily, [&](const msgtap_send_event& ev) { seen.push_back(ev); },
+      [](const msgtap_ipcns_event&) { ADD_FAILURE() << "no namespace record in this batch"; });
   ASSERT_TRUE(d.has_value());
   EXPECT_EQ(d->malformed, 1U);
   EXPECT_EQ(d->unknown_attributes, 1U);
@@ -122,15 +125,68 @@ TEST(VisitEvents, SameRecordsAndDefectsAsParseMessage) {
 TEST(VisitEvents, LeavesEverythingElseToParseMessage) {
   int calls = 0;
   const SendVisitor count = [&](const msgtap_send_event&) { ++calls; };
+  const NsGoneVisitor count_ns = [&](const msgtap_ipcns_event&) { ++calls; };
   MsgPtr stats = genl_message(MSGTAP_CMD_GET_STATS, 5);
-  EXPECT_FALSE(visit_if_events(nlmsg_hdr(stats.get()), kFamily, count).has_value());
+  EXPECT_FALSE(visit_if_events(nlmsg_hdr(stats.get()), kFamily, count, count_ns).has_value());
   MsgPtr other(nlmsg_alloc());
   ASSERT_NE(genlmsg_put(other.get(), 0, 0, kFamily + 1, 0, 0, MSGTAP_CMD_EVENTS, 1), nullptr);
-  EXPECT_FALSE(visit_if_events(nlmsg_hdr(other.get()), kFamily, count).has_value());
+  EXPECT_FALSE(visit_if_events(nlmsg_hdr(other.get()), kFamily, count, count_ns).has_value());
   // Too short for a generic netlink header: parse_message counts it malformed.
   MsgPtr bare(nlmsg_alloc_simple(kFamily, 0));
-  EXPECT_FALSE(visit_if_events(nlmsg_hdr(bare.get()), kFamily, count).has_value());
+  EXPECT_FALSE(visit_if_events(nlmsg_hdr(bare.get()), kFamily, count, count_ns).has_value());
   EXPECT_EQ(calls, 0);
+}
+
+// Namespace records share batches with send records: each kind goes to its
+// own visitor in batch order, a short one is malformed, and a newer kernel's
+// longer one is read up to today's fields.
+TEST(VisitEvents, NamespaceRecordsBesideSendRecords) {
+  MsgPtr m = genl_message(MSGTAP_CMD_EVENTS, 0);
+  const msgtap_send_event s1 = make_event({.msqid = 1, .cpu = 0, .seq = 7});
+  const msgtap_ipcns_event n1 =
+      make_ns_gone({.ipc_ns = 4026532200U, .ts_ns = 5000, .cpu = 1, .seq = 1});
+  const msgtap_send_event s2 = make_event({.msqid = 2, .cpu = 0, .seq = 8});
+  struct {
+    msgtap_ipcns_event ev;
+    uint64_t added[2];
+  } newer{};
+  newer.ev = make_ns_gone({.ipc_ns = 4026532201U, .ts_ns = 6000, .cpu = 3, .seq = 2});
+  newer.added[0] = ~0ULL;
+  ASSERT_EQ(nla_put(m.get(), MSGTAP_A_EVENT_SEND, sizeof(s1), &s1), 0);
+  ASSERT_EQ(nla_put(m.get(), MSGTAP_A_EVENT_IPCNS_GONE, sizeof(n1), &n1), 0);
+  ASSERT_EQ(nla_put(m.get(), MSGTAP_A_EVENT_SEND, sizeof(s2), &s2), 0);
+  ASSERT_EQ(nla_put(m.get(), MSGTAP_A_EVENT_IPCNS_GONE, kMinNsGoneRecord - 4, &n1), 0);
+  ASSERT_EQ(nla_put(m.get(), MSGTAP_A_EVENT_IPCNS_GONE, sizeof(newer), &newer), 0);
+
+  std::string order;
+  std::vector<msgtap_ipcns_event> gone;
+  const auto d = visit_if_events(
+      nlmsg_hdr(m.get()), kFamily, [&](const msgtap_send_event&) { order += 's'; },
+      [&](const msgtap_ipcns_event& ev) {
+        order += 'n';
+        gone.push_back(ev);
+      });
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(order, "snsn");
+  EXPECT_EQ(d->malformed, 1U);
+  EXPECT_EQ(d->unknown_attributes, 0U);
+  ASSERT_EQ(gone.size(), 2U);
+  EXPECT_EQ(std::memcmp(&gone[0], &n1, sizeof(n1)), 0);
+  EXPECT_EQ(std::memcmp(&gone[1], &newer.ev, sizeof(newer.ev)), 0);
+
+  const auto b = as<EventBatch>(parse_message(nlmsg_hdr(m.get()), kFamily));
+  ASSERT_EQ(b.sends.size(), 2U);
+  EXPECT_EQ(b.sends[0].seq, 7U);
+  EXPECT_EQ(b.sends[1].seq, 8U);
+  ASSERT_EQ(b.ns_gone.size(), 2U);
+  EXPECT_EQ(b.ns_gone[0].ipc_ns, 4026532200U);
+  EXPECT_EQ(b.ns_gone[0].ts_ns, 5000U);
+  EXPECT_EQ(b.ns_gone[0].cpu, 1U);
+  EXPECT_EQ(b.ns_gone[0].seq, 1U);
+  EXPECT_EQ(b.ns_gone[1].ipc_ns, 4026532201U);
+  EXPECT_EQ(b.ns_gone[1].seq, 2U);
+  EXPECT_EQ(b.malformed, 1U);
+  EXPECT_EQ(b.unknown_attributes, 0U);
 }
 
 TEST(ParseStats, OlderModuleWithoutEnabled) {
@@ -145,6 +201,7 @@ TEST(ParseEvents, HeaderOnlyBatchIsEmpty) {
   MsgPtr m = genl_message(MSGTAP_CMD_EVENTS, 0);
   const auto b = as<EventBatch>(parse_message(nlmsg_hdr(m.get()), kFamily));
   EXPECT_TRUE(b.sends.empty());
+  EXPECT_TRUE(b.ns_gone.empty());
   EXPECT_EQ(b.malformed, 0U);
   EXPECT_EQ(b.unknown_attributes, 0U);
 }
@@ -158,6 +215,9 @@ TEST(ParseStats, CountersProbesAndUnknowns) {
   ASSERT_EQ(nla_put_u64(m.get(), MSGTAP_STAT_EVENTS_QUEUED, 990), 0);
   ASSERT_EQ(nla_put_u64(m.get(), MSGTAP_STAT_DROP_RING_FULL, 10), 0);
   ASSERT_EQ(nla_put_u64(m.get(), MSGTAP_STAT_DELIVERY_RETRIES, 3), 0);
+  ASSERT_EQ(nla_put_u64(m.get(), MSGTAP_STAT_IPCNS_GONE_QUEUED, 6), 0);
+  ASSERT_EQ(nla_put_u64(m.get(), MSGTAP_STAT_IPCNS_GONE_DELIVERED, 5), 0);
+  ASSERT_EQ(nla_put_u64(m.get(), MSGTAP_STAT_IPCNS_GONE_LOST, 1), 0);
   ASSERT_EQ(nla_put_u64(m.get(), MSGTAP_STAT_MAX + 5, 42), 0);        // newer kernel
   ASSERT_EQ(nla_put_u32(m.get(), MSGTAP_STAT_DELIVERY_NOMEM, 1), 0);  // too short: skipped
   nla_nest_end(m.get(), nest);
@@ -182,11 +242,10 @@ TEST(ParseStats, CountersProbesAndUnknowns) {
   EXPECT_EQ(r.seq, 77U);
   const KernelStats& k = r.stats;
   const std::vector<std::pair<std::string, uint64_t>> counters = {
-      {"probe_hits", 1000},
-      {"events_queued", 990},
-      {"drop_ring_full", 10},
-      {"delivery_retries", 3},
-      {"stat" + std::to_string(MSGTAP_STAT_MAX + 5), 42}};
+      {"probe_hits", 1000},     {"events_queued", 990},
+      {"drop_ring_full", 10},   {"delivery_retries", 3},
+      {"ipcns_gone_queued", 6}, {"ipcns_gone_delivered", 5},
+      {"ipcns_gone_lost", 1},   {"stat" + std::to_string(MSGTAP_STAT_MAX + 5), 42}};
   EXPECT_EQ(k.counters, counters);
   EXPECT_EQ(k.counter("drop_ring_full"), 10U);
   EXPECT_EQ(k.counter("delivery_nomem"), 0U);

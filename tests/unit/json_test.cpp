@@ -58,6 +58,8 @@ stats::Snapshot make_sample_snapshot(const stats::Aggregator& agg, const stats::
                           .socket_drops = 0,
                           .malformed = 0,
                           .unknown_attributes = 4,
+                          .ipcns_gone_received = 6,
+                          .ipcns_gone_seq_gaps = 2,
                           .drop_no_listener_at_register = 3,
                           .restore_gap = 7};
   return stats::make_snapshot(1732700000.25, d, sample_kernel(), agg, base);
@@ -85,7 +87,7 @@ TEST(Json, ExactSchemaOneDocument) {
     "daemon": {"events_received": 5, "batches_received": 2, "seq_gaps": 1,
                "socket_overruns": 1, "socket_drops": 0, "malformed": 0,
                "unknown_attributes": 4, "drop_no_listener_at_register": 3,
-               "restore_gap": 7},
+               "restore_gap": 7, "ipcns_gone_received": 6, "ipcns_gone_seq_gaps": 2},
     "kernel": {"probe_hits": 20, "events_queued": 15, "drop_ring_full": 2,
                "drop_no_listener": 3, "drop_undeliverable": 0, "delivery_nomem": 0,
                "events_delivered": 15, "batches_delivered": 4, "delivery_retries": 1,
@@ -176,6 +178,21 @@ TEST(Json, RestoreGapReadsBackAndMayBeAbsent) {
   EXPECT_FALSE(back->daemon.drop_no_listener_at_register);
   EXPECT_EQ(back->daemon.restore_gap, 0U);
   EXPECT_EQ(back->loss.restore_gap, 0U);
+}
+
+// A document of a msgtapd before namespace records reads as none seen.
+TEST(Json, NamespaceRecordCountsReadBackAndMayBeAbsent) {
+  auto j = ordered_json::parse(render_json(sample_snapshot()));
+  auto back = snapshot_from_json(j);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->daemon.ipcns_gone_received, 6U);
+  EXPECT_EQ(back->daemon.ipcns_gone_seq_gaps, 2U);
+  j["daemon"].erase("ipcns_gone_received");
+  j["daemon"].erase("ipcns_gone_seq_gaps");
+  back = snapshot_from_json(j);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->daemon.ipcns_gone_received, 0U);
+  EXPECT_EQ(back->daemon.ipcns_gone_seq_gaps, 0U);
 }
 
 TEST(Json, ReadsBackWhatItWrites) {

@@ -61,7 +61,8 @@ inline stats::Snapshot rich_snapshot() {
 
   genl::KernelStats k;
   k.counters = {{"probe_hits", 60},      {"events_queued", 55},     {"drop_ring_full", 2},
-                {"drop_no_listener", 3}, {"drop_undeliverable", 0}, {"stat12", 99}};
+                {"drop_no_listener", 3}, {"drop_undeliverable", 0}, {"ipcns_gone_lost", 1},
+                {"stat12", 99}};
   k.enabled = true;
   k.probes = {{"do_msgsnd", MSGTAP_PROBE_KIND_KRETPROBE, 1, 4096},
               {"__x64_sys_msgsnd", MSGTAP_PROBE_KIND_KPROBE, 0, 0}};
@@ -72,6 +73,8 @@ inline stats::Snapshot rich_snapshot() {
                           .socket_drops = 2,
                           .malformed = 0,
                           .unknown_attributes = 4,
+                          .ipcns_gone_received = 5,
+                          .ipcns_gone_seq_gaps = 1,
                           .drop_no_listener_at_register = 3,
                           .restore_gap = 0};
   stats::Snapshot s = stats::make_snapshot(1732700000.25, d, k, agg);

@@ -217,6 +217,7 @@ TEST(Prometheus, GlobalFamilies) {
   EXPECT_TRUE(has_line(out, "msgtap_stats_since_timestamp_seconds 1732690000.5"));
   EXPECT_TRUE(has_line(out, "msgtap_kernel_probe_hits_total 60"));
   EXPECT_TRUE(has_line(out, "msgtap_kernel_drop_no_listener_total 3"));
+  EXPECT_TRUE(has_line(out, "msgtap_kernel_ipcns_gone_lost_total 1"));
   EXPECT_TRUE(has_line(out, "msgtap_kernel_stat12_total 99"));
   EXPECT_TRUE(has_line(out, "msgtap_kernel_enabled 1"));
   EXPECT_TRUE(has_line(out, R"(msgtap_probe_missed_total{symbol="do_msgsnd",kind="kretprobe"} 1)"));
@@ -224,6 +225,9 @@ TEST(Prometheus, GlobalFamilies) {
   EXPECT_TRUE(has_line(out, R"(msgtap_lost_events_total{stage="probe_missed"} 1)"));
   EXPECT_TRUE(has_line(out, "msgtap_daemon_events_received_total 53"));
   EXPECT_TRUE(has_line(out, "msgtap_daemon_socket_drops_total 2"));
+  EXPECT_TRUE(has_line(out, "# TYPE msgtap_daemon_ipcns_gone_received_total counter"));
+  EXPECT_TRUE(has_line(out, "msgtap_daemon_ipcns_gone_received_total 5"));
+  EXPECT_TRUE(has_line(out, "msgtap_daemon_ipcns_gone_seq_gaps_total 1"));
   EXPECT_TRUE(has_line(out, "msgtap_retired_sends_total 10"));
 }
 

@@ -118,6 +118,29 @@ TEST(QueueProber, QueuesOfAnotherNamespaceThroughASender) {
   EXPECT_EQ(prober.orphaned(), std::set<uint32_t>{ns});
 }
 
+// A freed namespace's inode number may name a later namespace, whose queue
+// with the same id is not the row's queue: the prober leaves such rows as
+// the aggregator marked them, and only dates their removal. Here the
+// "later namespace" is msgtapd's own, where a queue with the id exists.
+TEST(QueueProber, RowsOfAFreedNamespaceAreNotLookedUp) {
+  const int q = ::msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+  if (q < 0) GTEST_SKIP() << "no SysV message queues here: " << std::strerror(errno);
+  QueueProber prober;
+  stats::Aggregator agg;
+  const stats::QueueKey key{own_ns(), q};
+  agg.restore({{key, {}}}, {}, 0);
+  msgtap_ipcns_event gone{};
+  gone.ipc_ns = own_ns();
+  gone.ts_ns = 1;
+  agg.ns_gone(gone);
+  prober.probe(agg, 2000.0);
+  const stats::QueueStats& row = *agg.queues().at(key);
+  EXPECT_EQ(row.live.state, stats::QueueLive::State::removed);
+  EXPECT_EQ(row.live.note, "its IPC namespace was freed");
+  EXPECT_EQ(row.removed_at, 2000.0);
+  ::msgctl(q, IPC_RMID, nullptr);
+}
+
 // Rows with a negative msqid are not queues: msgctl would find none and
 // call them removed, and the fold row (--max-queues) would be retired while
 // still in use. They stay unknown and go only once idle.

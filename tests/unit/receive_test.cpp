@@ -10,6 +10,7 @@ namespace msgtap::daemon {
 namespace {
 
 using testing::make_event;
+using testing::make_ns_gone;
 
 TEST(SeqTracker, FirstRecordPerCpuSetsTheBase) {
   SeqTracker t;
@@ -72,6 +73,51 @@ TEST(Receiver, CountsAndAggregatesABatch) {
 
   ASSERT_EQ(agg.queues().size(), 2U);
   EXPECT_EQ(agg.queues().begin()->second->send.sends_ok, 3U);
+}
+
+// Namespace records are numbered in a series of their own on each CPU:
+// their gaps are counted apart, and neither series makes gaps or
+// regressions in the other.
+TEST(Receiver, NamespaceRecordsHaveTheirOwnNumbering) {
+  stats::Aggregator agg;
+  Receiver r(agg);
+  r.on_send(make_event({.msqid = 1, .cpu = 0, .seq = 1}));
+  r.on_ns_gone(make_ns_gone({.cpu = 0, .seq = 1}));  // not a regression of sends
+  r.on_send(make_event({.msqid = 1, .cpu = 0, .seq = 2}));
+  r.on_ns_gone(make_ns_gone({.cpu = 0, .seq = 4}));  // 2 and 3 lost
+  r.on_ns_gone(make_ns_gone({.cpu = 1, .seq = 9}));  // sets CPU 1's base
+  r.on_send(make_event({.msqid = 1, .cpu = 0, .seq = 3}));
+  r.on_ns_gone(make_ns_gone({.cpu = 0, .seq = 0}));         // no such number
+  r.on_ns_gone(make_ns_gone({.cpu = 1U << 20, .seq = 1}));  // no such CPU
+
+  const stats::DaemonCounters c = r.counters();
+  EXPECT_EQ(c.events_received, 3U);
+  EXPECT_EQ(c.seq_gaps, 0U);
+  EXPECT_EQ(c.ipcns_gone_received, 3U);
+  EXPECT_EQ(c.ipcns_gone_seq_gaps, 2U);
+  EXPECT_EQ(c.malformed, 2U);
+  EXPECT_EQ(r.seq_regressions(), 0U);
+  EXPECT_EQ(r.ns_gone_seq_regressions(), 0U);
+  ASSERT_EQ(agg.queues().size(), 1U);
+  EXPECT_EQ(agg.queues().begin()->second->send.sends_ok, 3U);
+}
+
+TEST(Receiver, BatchHandsOverBothKinds) {
+  stats::Aggregator agg;
+  Receiver r(agg);
+  genl::EventBatch b;
+  b.sends = {make_event({.msqid = 1, .cpu = 0, .seq = 1}),
+             make_event({.msqid = 1, .cpu = 0, .seq = 3})};
+  b.ns_gone = {make_ns_gone({.cpu = 0, .seq = 1}), make_ns_gone({.cpu = 0, .seq = 2})};
+  r.on_batch(b);
+
+  const stats::DaemonCounters c = r.counters();
+  EXPECT_EQ(c.batches_received, 1U);
+  EXPECT_EQ(c.events_received, 2U);
+  EXPECT_EQ(c.seq_gaps, 1U);
+  EXPECT_EQ(c.ipcns_gone_received, 2U);
+  EXPECT_EQ(c.ipcns_gone_seq_gaps, 0U);
+  EXPECT_EQ(c.malformed, 0U);
 }
 
 }  // namespace

@@ -45,4 +45,21 @@ inline msgtap_send_event make_event(const Ev& e) {
   return ev;
 }
 
+struct NsGone {
+  uint32_t ipc_ns = 4026532177U;
+  uint64_t ts_ns = 1000;
+  uint32_t cpu = 0;
+  uint64_t seq = 1;
+};
+
+// A MSGTAP_A_EVENT_IPCNS_GONE record: namespace @ipc_ns was freed.
+inline msgtap_ipcns_event make_ns_gone(const NsGone& n) {
+  msgtap_ipcns_event ev{};
+  ev.seq = n.seq;
+  ev.ts_ns = n.ts_ns;
+  ev.ipc_ns = n.ipc_ns;
+  ev.cpu = n.cpu;
+  return ev;
+}
+
 }  // namespace msgtap::testing

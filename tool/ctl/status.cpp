@@ -121,6 +121,9 @@ std::string to_text(const Status& s) {
                          member<uint64_t>(d, "daemon", "socket_drops", 0),
                          member<uint64_t>(d, "daemon", "malformed", 0),
                          member<uint64_t>(d, "daemon", "unknown_attributes", 0)));
+    line("", fmt::format("received {} records of freed IPC namespaces, seq gaps {}",
+                         member<uint64_t>(d, "daemon", "ipcns_gone_received", 0),
+                         member<uint64_t>(d, "daemon", "ipcns_gone_seq_gaps", 0)));
   } else {
     line("msgtapd:", daemon_problem_text(s));
   }

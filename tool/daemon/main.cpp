@@ -202,6 +202,7 @@ class Daemon {
   // How read_netlink() reads: records straight into the receiver.
   const genl::Socket::Reader reader_{
       .send = [this](const msgtap_send_event& ev) { receiver_.on_send(ev); },
+      .ns_gone = [this](const msgtap_ipcns_event& ev) { receiver_.on_ns_gone(ev); },
       .batch = [this](const genl::BatchDefects& d) { receiver_.on_batch_end(d); },
       .message = [this](genl::Message& m) { handle(m); },
   };
@@ -746,6 +747,7 @@ std::string Daemon::status_document(const stats::Snapshot& snap) const {
   d["queues_retired"] = aggregator_.retired().queues;
   d["stats_since"] = stats_since_;
   d["seq_regressions"] = receiver_.seq_regressions();
+  d["ipcns_gone_seq_regressions"] = receiver_.ns_gone_seq_regressions();
   d["sync_resends"] = syncer_.resends();
   d["flush_retries"] = syncer_.flush_retries();
   const FileWriter::Status files = writer_.status();

@@ -112,21 +112,31 @@ void QueueProber::probe(stats::Aggregator& aggregator, double now) {
     const uint32_t ns = it->first.ipc_ns;
     auto end = it;
     std::set<uint32_t> candidates;  // ordered, so the choice is stable
+    bool living = false;
     while (end != queues.end() && end->first.ipc_ns == ns) {
       const stats::QueueStats& s = *end->second;
+      ++end;
+      // A freed namespace's inode number may name a later one now: its
+      // processes say nothing of the rows of the freed one.
+      if (s.ns_gone_ns != 0) continue;
+      living = true;
       if (s.last_tgid != 0) candidates.insert(s.last_tgid);
       for (const auto& e : s.send.senders.sorted())
         if (e.value != 0) candidates.insert(static_cast<uint32_t>(e.value));
-      ++end;
     }
     std::string why;
-    const bool away = ns != home_ns_;
+    const bool away = living && ns != home_ns_;
     if (away) {
       bool orphaned = false;
       why = enter(ns, candidates, orphaned);
       if (orphaned) orphaned_.insert(ns);
     }
     for (; it != end; ++it) {
+      if (it->second->ns_gone_ns != 0) {
+        // Marked removed by the aggregator, which has no clock.
+        if (it->second->removed_at == 0) aggregator.edit(it->first).removed_at = now;
+        continue;
+      }
       stats::QueueStats& q = aggregator.edit(it->first);
       if (it->first.msqid < 0) {
         q.live.state = stats::QueueLive::State::unknown;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // The receive stage: checks each CPU's record numbers for records lost in
-// transit and hands the records to the aggregator.
+// transit and hands the records to the aggregator. Send and namespace
+// records are numbered in series of their own, so each kind has its tracker.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +46,7 @@ class Receiver {
 
   // One record of a batch, as the socket reads it (the hot path) ...
   void on_send(const msgtap_send_event& ev);
+  void on_ns_gone(const msgtap_ipcns_event& ev);
   // ... then the batch's end, with what could not be read in it.
   void on_batch_end(const genl::BatchDefects& defects);
   // A whole batch: each record, then its end.
@@ -55,10 +57,12 @@ class Receiver {
   // socket_drops is left 0: it comes from the socket, read at snapshot time.
   stats::DaemonCounters counters() const;
   uint64_t seq_regressions() const { return seq_.regressions(); }
+  uint64_t ns_gone_seq_regressions() const { return ns_gone_seq_.regressions(); }
 
  private:
   stats::Aggregator& aggregator_;
-  SeqTracker seq_;
+  SeqTracker seq_;          // send records
+  SeqTracker ns_gone_seq_;  // namespace records
   stats::DaemonCounters counters_;
 };
 

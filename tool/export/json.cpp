@@ -446,6 +446,8 @@ ordered_json daemon_to_json(const stats::DaemonCounters& d) {
   else
     j["drop_no_listener_at_register"] = nullptr;
   j["restore_gap"] = d.restore_gap;
+  j["ipcns_gone_received"] = d.ipcns_gone_received;
+  j["ipcns_gone_seq_gaps"] = d.ipcns_gone_seq_gaps;
   return j;
 }
 
@@ -463,6 +465,9 @@ Result<stats::DaemonCounters> daemon_from_json(const ordered_json& j) {
     if (auto at = j.find("drop_no_listener_at_register"); at != j.end() && !at->is_null())
       d.drop_no_listener_at_register = at->get<uint64_t>();
     d.restore_gap = j.value("restore_gap", uint64_t{0});
+    // Absent from documents of msgtapd before namespace records: none seen.
+    d.ipcns_gone_received = j.value("ipcns_gone_received", uint64_t{0});
+    d.ipcns_gone_seq_gaps = j.value("ipcns_gone_seq_gaps", uint64_t{0});
     return d;
   } catch (const std::exception& e) {
     return bad_document(e);

@@ -34,14 +34,16 @@ std::string get_string(const nlattr* a) {
   return std::string(p, strnlen(p, static_cast<size_t>(nla_len(a))));
 }
 
-// Hands each send record of an EVENTS message's attributes to @on_send,
-// copied out of the 4-byte-aligned attribute; a record shorter than today's
-// (an older kernel's) reads as zero beyond its end.
+// Hands each send record of an EVENTS message's attributes to @on_send and
+// each namespace record to @on_ns_gone, copied out of the 4-byte-aligned
+// attribute; a record shorter than today's (an older kernel's) reads as zero
+// beyond its end.
 //
 // The walk is nla_for_each_attr()'s, written out: libnl's nla_ok, nla_next,
 // nla_type, nla_len and nla_data are five calls into a shared library per
 // record, a sixth of this path's instructions (BENCHMARKS.md).
-BatchDefects visit_events(const nlattr* head, int len, const SendVisitor& on_send) {
+BatchDefects visit_events(const nlattr* head, int len, const SendVisitor& on_send,
+                          const NsGoneVisitor& on_ns_gone) {
   BatchDefects d;
   const auto* pos = reinterpret_cast<const uint8_t*>(head);
   auto rem = static_cast<size_t>(std::max(len, 0));
@@ -70,6 +72,17 @@ BatchDefects visit_events(const nlattr* head, int len, const SendVisitor& on_sen
         on_send(ev);
         break;
       }
+      case MSGTAP_A_EVENT_IPCNS_GONE: {
+        // Rare (one per freed namespace): the plain copy is good enough.
+        if (n < kMinNsGoneRecord) {
+          ++d.malformed;
+          break;
+        }
+        msgtap_ipcns_event ev{};
+        std::memcpy(&ev, data, std::min(n, sizeof(ev)));
+        on_ns_gone(ev);
+        break;
+      }
       case MSGTAP_A_PAD:
         break;
       default:
@@ -92,8 +105,9 @@ BatchDefects visit_events(const nlattr* head, int len, const SendVisitor& on_sen
 EventBatch parse_events(const nlattr* head, int len) {
   EventBatch batch;
   batch.sends.reserve(static_cast<size_t>(len) / (NLA_HDRLEN + sizeof(msgtap_send_event)) + 1);
-  const BatchDefects d =
-      visit_events(head, len, [&](const msgtap_send_event& ev) { batch.sends.push_back(ev); });
+  const BatchDefects d = visit_events(
+      head, len, [&](const msgtap_send_event& ev) { batch.sends.push_back(ev); },
+      [&](const msgtap_ipcns_event& ev) { batch.ns_gone.push_back(ev); });
   batch.malformed = d.malformed;
   batch.unknown_attributes = d.unknown_attributes;
   return batch;
@@ -253,12 +267,13 @@ Ack parse_error(const nlmsghdr* nlh) {
 }  // namespace
 
 std::optional<BatchDefects> visit_if_events(const nlmsghdr* nlh, int family_id,
-                                            const SendVisitor& on_send) {
+                                            const SendVisitor& on_send,
+                                            const NsGoneVisitor& on_ns_gone) {
   if (nlh->nlmsg_type != family_id) return std::nullopt;
   if (nlh->nlmsg_len < NLMSG_HDRLEN + GENL_HDRLEN) return std::nullopt;
   const auto* gnlh = static_cast<const genlmsghdr*>(nlmsg_data(nlh));
   if (gnlh->cmd != MSGTAP_CMD_EVENTS) return std::nullopt;
-  return visit_events(genlmsg_attrdata(gnlh, 0), genlmsg_attrlen(gnlh, 0), on_send);
+  return visit_events(genlmsg_attrdata(gnlh, 0), genlmsg_attrlen(gnlh, 0), on_send, on_ns_gone);
 }
 
 Message parse_message(const nlmsghdr* nlh, int family_id) {

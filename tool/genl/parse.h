@@ -19,16 +19,20 @@ namespace msgtap::genl {
 // counted (EventBatch::malformed) or reported as an error Ack.
 Message parse_message(const nlmsghdr* nlh, int family_id);
 
-// The event hot path: if @nlh is an EVENTS batch, hands its send records to
-// @on_send one at a time (no EventBatch is built) and returns what could not
-// be read; otherwise returns nothing and leaves @nlh to parse_message().
+// The event hot path: if @nlh is an EVENTS batch, hands its records one at a
+// time, in batch order, to @on_send (send records) and @on_ns_gone
+// (namespace records), both callable; no EventBatch is built. Returns what
+// could not be read; otherwise returns nothing and leaves @nlh to
+// parse_message().
 using SendVisitor = std::function<void(const msgtap_send_event&)>;
+using NsGoneVisitor = std::function<void(const msgtap_ipcns_event&)>;
 struct BatchDefects {
   uint32_t malformed = 0;           // as EventBatch::malformed
   uint32_t unknown_attributes = 0;  // as EventBatch::unknown_attributes
 };
 std::optional<BatchDefects> visit_if_events(const nlmsghdr* nlh, int family_id,
-                                            const SendVisitor& on_send);
+                                            const SendVisitor& on_send,
+                                            const NsGoneVisitor& on_ns_gone);
 
 // Appends @filter to @msg as a MSGTAP_A_FILTER nest, as SET_FILTER takes it;
 // appends nothing for an empty filter (SET_FILTER without attributes clears).

@@ -150,12 +150,14 @@ Result<bool> Socket::receive(const Reader& reader) {
   auto got = read_datagram();
   if (!got) return got.error();
   if (!*got) return false;
-  static const SendVisitor kDrop = [](const msgtap_send_event&) {};
-  const SendVisitor& send = reader.send ? reader.send : kDrop;
+  static const SendVisitor kDropSend = [](const msgtap_send_event&) {};
+  static const NsGoneVisitor kDropNsGone = [](const msgtap_ipcns_event&) {};
+  const SendVisitor& send = reader.send ? reader.send : kDropSend;
+  const NsGoneVisitor& ns_gone = reader.ns_gone ? reader.ns_gone : kDropNsGone;
   int len = (*got)->len;
   for (auto* h = reinterpret_cast<nlmsghdr*>(buf_.data()); nlmsg_ok(h, len);
        h = nlmsg_next(h, &len)) {
-    if (auto defects = visit_if_events(h, family_, send)) {
+    if (auto defects = visit_if_events(h, family_, send, ns_gone)) {
       if (reader.batch) reader.batch(*defects);
     } else if (reader.message) {
       Message m = parse_message(h, family_);

@@ -63,12 +63,14 @@ class Socket {
   Result<uint32_t> send(uint8_t cmd, bool ack);
 
   // Where receive(const Reader&) puts what one datagram holds. Event
-  // batches are not collected: each send record goes to @send as it is read
-  // (the hot path), then @batch gets what could not be read in that batch
-  // (also once, {1, 0}, for a datagram too long for the buffer). Every other
-  // message goes to @message. Empty members drop what they would get.
+  // batches are not collected: each send record goes to @send and each
+  // namespace record to @ns_gone as it is read (the hot path), then @batch
+  // gets what could not be read in that batch (also once, {1, 0}, for a
+  // datagram too long for the buffer). Every other message goes to
+  // @message. Empty members drop what they would get.
   struct Reader {
     SendVisitor send;
+    NsGoneVisitor ns_gone;
     std::function<void(const BatchDefects&)> batch;
     std::function<void(Message&)> message;
   };

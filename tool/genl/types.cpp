@@ -59,6 +59,12 @@ std::string stat_name(int type) {
       return "filtered";
     case MSGTAP_STAT_DISABLED:
       return "disabled";
+    case MSGTAP_STAT_IPCNS_GONE_QUEUED:
+      return "ipcns_gone_queued";
+    case MSGTAP_STAT_IPCNS_GONE_DELIVERED:
+      return "ipcns_gone_delivered";
+    case MSGTAP_STAT_IPCNS_GONE_LOST:
+      return "ipcns_gone_lost";
     default:
       return "stat" + std::to_string(type);
   }

@@ -64,11 +64,16 @@ struct KernelStats {
 // (newer) and shorter (older, down to this) records are both fine.
 inline constexpr size_t kMinSendRecord = offsetof(msgtap_send_event, cpu) + sizeof(__u32);
 
+// Shortest MSGTAP_A_EVENT_IPCNS_GONE payload accepted: every field up to and
+// including @cpu, as for send records.
+inline constexpr size_t kMinNsGoneRecord = offsetof(msgtap_ipcns_event, cpu) + sizeof(__u32);
+
 // One MSGTAP_CMD_EVENTS message.
 struct EventBatch {
   std::vector<msgtap_send_event> sends;
-  uint32_t malformed = 0;           // records too short, attributes cut off
-  uint32_t unknown_attributes = 0;  // attribute types this tool does not know
+  std::vector<msgtap_ipcns_event> ns_gone;  // IPC namespaces freed
+  uint32_t malformed = 0;                   // records too short, attributes cut off
+  uint32_t unknown_attributes = 0;          // attribute types this tool does not know
 };
 
 // NLMSG_ERROR: an ack (error == 0) or a failure of request @seq.

@@ -4,6 +4,7 @@
 
 #include <sys/ipc.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -167,6 +168,17 @@ SharedQueueStats* Aggregator::insert(const QueueKey& key) {
   return index_.insert_or_assign(key, &it->second).first->second;
 }
 
+namespace {
+
+void mark_gone(QueueStats& q, uint64_t end_ns) {
+  q.ns_gone_ns = end_ns;
+  q.live.state = QueueLive::State::removed;
+  q.live.qnum = q.live.cbytes = 0;
+  q.live.note = "its IPC namespace was freed";
+}
+
+}  // namespace
+
 std::pair<SharedQueueStats*, bool> Aggregator::new_row(const QueueKey& key,
                                                        const msgtap_send_event& ev) {
   // A new queue. A call that failed without finding a queue makes a stray row.
@@ -175,6 +187,7 @@ std::pair<SharedQueueStats*, bool> Aggregator::new_row(const QueueKey& key,
   const bool room = queues_.size() < limits_.max_queues;
   if (room && (!stray || stray_rows_ < limits_.max_stray)) {
     SharedQueueStats* row = insert(key);
+    mark_if_late(row, key, ev.ts_ns);
     // Calls of this id held back before it had a row came first: counted
     // now, they find it.
     if (!deferred_.empty())
@@ -193,8 +206,42 @@ std::pair<SharedQueueStats*, bool> Aggregator::new_row(const QueueKey& key,
   QueueKey fold{key.ipc_ns, kFoldMsqid};
   // Beyond the limit by one row at most, whatever the number of namespaces.
   if (queues_.size() >= limits_.max_queues && !index_.contains(fold)) fold.ipc_ns = 0;
-  auto slot = index_.find(fold);
-  return {slot != index_.end() ? slot->second : insert(fold), true};
+  if (SharedQueueStats* row = find_current(fold, ev.ts_ns)) return {row, true};
+  SharedQueueStats* row = insert(fold);
+  mark_if_late(row, fold, ev.ts_ns);
+  return {row, true};
+}
+
+SharedQueueStats* Aggregator::find_current(const QueueKey& key, uint64_t ts_ns) {
+  auto slot = index_.find(key);
+  if (slot == index_.end()) return nullptr;
+  const uint64_t gone = (*slot->second)->ns_gone_ns;
+  if (gone == 0 || ts_ns <= gone) return slot->second;
+  // The first call of a later namespace with the same inode number.
+  retire_row(key);
+  return nullptr;
+}
+
+void Aggregator::mark_if_late(SharedQueueStats* row, const QueueKey& key, uint64_t ts_ns) {
+  if (gone_.empty()) return;
+  auto g = gone_.find(key.ipc_ns);
+  if (g == gone_.end() || ts_ns > g->second || (*row)->ns_gone_ns != 0) return;
+  // Only a row made just now for this call gets here: it has no other.
+  if ((*row)->first_seen_ns == 0) mark_gone(row->writable(), g->second);
+}
+
+bool Aggregator::retired_late(const SharedQueueStats& row, const msgtap_send_event& ev) {
+  if (gone_.empty() || row->ns_gone_ns != 0) return false;
+  auto g = gone_.find(ev.ipc_ns);
+  // The row began after the end, the call before it.
+  if (g == gone_.end() || ev.ts_ns > g->second || row->first_seen_ns <= g->second) return false;
+  if (ev.result == 0) {
+    ++retired_.sends_ok;
+    retired_.bytes_ok += ev.msgsz;
+  } else {
+    ++retired_.sends_failed;
+  }
+  return true;
 }
 
 void Aggregator::add_send(const msgtap_send_event& ev) {
@@ -202,16 +249,19 @@ void Aggregator::add_send(const msgtap_send_event& ev) {
   SharedQueueStats* row = last_;
   bool folded = false;
   if (!row || !(key == last_key_)) {
-    if (auto slot = index_.find(key); slot != index_.end()) {
-      row = slot->second;
-    } else {
+    row = find_current(key, ev.ts_ns);
+    if (!row) {
       std::tie(row, folded) = new_row(key, ev);
       if (!row) return;  // held back
     }
-    // A folded record is counted again on the next one of its queue.
-    last_ = folded ? nullptr : row;
+    // A folded record is counted again on the next one of its queue; the
+    // row of a freed namespace is looked at on each.
+    last_ = folded || (*row)->ns_gone_ns != 0 ? nullptr : row;
     last_key_ = key;
   }
+  // Records of different CPUs interleave: one older than the row is rare.
+  if (ev.ts_ns < (*row)->first_seen_ns) [[unlikely]]
+    if (retired_late(*row, ev)) return;
   QueueStats& q = row->writable();
   // stray_rows_ counts the rows that are stray: a record that found the
   // queue, or succeeded, ends that. A queue's row is known after its first
@@ -225,6 +275,21 @@ void Aggregator::add_send(const msgtap_send_event& ev) {
   q.last_tgid = ev.tgid;
   if (ev.flags & MSGTAP_EVF_QUEUE_KNOWN)
     q.identity = QueueIdentity{true, ev.key, ev.q_uid, ev.q_gid, ev.q_mode};
+}
+
+void Aggregator::ns_gone(const msgtap_ipcns_event& ev) {
+  last_ = nullptr;
+  uint64_t& end = gone_[ev.ipc_ns];
+  end = std::max<uint64_t>(end, ev.ts_ns);
+  if (gone_.size() > kMaxGone)
+    gone_.erase(std::min_element(gone_.begin(), gone_.end(),
+                                 [](const auto& a, const auto& b) { return a.second < b.second; }));
+  // The rows of this inode number that still belonged to a living
+  // namespace belonged to this one; those already marked keep their end.
+  for (auto it = queues_.lower_bound({ev.ipc_ns, INT32_MIN});
+       it != queues_.end() && it->first.ipc_ns == ev.ipc_ns; ++it) {
+    if (it->second->ns_gone_ns == 0) mark_gone(it->second.writable(), ev.ts_ns);
+  }
 }
 
 void Aggregator::settle() {
@@ -243,13 +308,25 @@ size_t Aggregator::retire_if(
     const QueueStats& q = *kv.second;
     if (!retire(kv.first, q)) return false;
     index_.erase(kv.first);
-    ++retired_.queues;
-    stray_rows_ -= QueueLimits::stray(kv.first, q);
-    retired_.sends_ok += q.send.sends_ok;
-    retired_.bytes_ok += q.send.bytes_ok;
-    retired_.sends_failed += q.send.sends_failed;
+    count_retired(kv.first, q);
     return true;
   });
+}
+
+void Aggregator::count_retired(const QueueKey& key, const QueueStats& q) {
+  ++retired_.queues;
+  stray_rows_ -= QueueLimits::stray(key, q);
+  retired_.sends_ok += q.send.sends_ok;
+  retired_.bytes_ok += q.send.bytes_ok;
+  retired_.sends_failed += q.send.sends_failed;
+}
+
+void Aggregator::retire_row(const QueueKey& key) {
+  last_ = nullptr;
+  auto it = queues_.find(key);
+  count_retired(key, *it->second);
+  index_.erase(key);
+  queues_.erase(it);
 }
 
 void Aggregator::reset() {
@@ -260,6 +337,7 @@ void Aggregator::reset() {
   retired_ = {};
   folded_sends_ = 0;
   stray_rows_ = 0;
+  gone_.clear();
 }
 
 void Aggregator::restore(std::map<QueueKey, QueueStats> queues, RetiredTotals retired,

@@ -142,6 +142,10 @@ struct QueueStats {
   // Unix seconds at which the queue was seen removed (EIDRM, or msgctl no
   // longer finds it); 0 while it exists. Retired after a grace period.
   double removed_at = 0;
+  // ts_ns of the record that said the queue's IPC namespace was freed; 0
+  // while it lives. Its inode number may then name a later namespace: a
+  // call that began after this is not this queue's.
+  uint64_t ns_gone_ns = 0;
 
   void seen(uint64_t ts_ns);
   // Seen removed, by a send (EIDRM) or by msgctl.
@@ -245,6 +249,18 @@ class Aggregator {
   // that returned before a module FLUSH is in once that FLUSH is answered,
   // so msgtapd settles after it, before each snapshot.
   void settle();
+  // An IPC namespace was freed (MSGTAP_A_EVENT_IPCNS_GONE): its rows are
+  // marked removed (QueueStats::ns_gone_ns). The kernel may give its inode
+  // number to a later namespace: the first call of such a namespace on an
+  // msqid retires the old row and starts a new one. A call of the freed
+  // namespace that comes in after its end still counts in its row (made
+  // marked if there is none), or in the retired totals if its row was
+  // already retired for a later namespace's.
+  void ns_gone(const msgtap_ipcns_event& ev);
+  // Freed namespaces remembered, by inode number (at most kMaxGone; the
+  // oldest ends are forgotten first).
+  size_t gone_namespaces() const { return gone_.size(); }
+  static constexpr size_t kMaxGone = 1024;
   // Records held back (at most kMaxDeferred; the next are folded at once).
   size_t deferred() const { return deferred_.size(); }
   static constexpr size_t kMaxDeferred = 1024;
@@ -289,6 +305,18 @@ class Aggregator {
   // it); nullptr if @ev is held back (deferred_) instead.
   std::pair<SharedQueueStats*, bool> new_row(const QueueKey& key, const msgtap_send_event& ev);
   SharedQueueStats* insert(const QueueKey& key);
+  // The row of @key for a call that began at @ts_ns: none if there is no
+  // row, or if the row's namespace ended before (then it is retired).
+  SharedQueueStats* find_current(const QueueKey& key, uint64_t ts_ns);
+  // A new row of a freed namespace, made for a call that came in after its
+  // end: marked as its other rows are.
+  void mark_if_late(SharedQueueStats* row, const QueueKey& key, uint64_t ts_ns);
+  // A late call of a freed namespace whose row @row already belongs to a
+  // later namespace with the same inode number: true, and counted in the
+  // retired totals.
+  bool retired_late(const SharedQueueStats& row, const msgtap_send_event& ev);
+  void count_retired(const QueueKey& key, const QueueStats& q);
+  void retire_row(const QueueKey& key);
 
   Queues queues_;
   // The same queues by hash, for the lookup of each record: a std::map
@@ -302,7 +330,10 @@ class Aggregator {
   // Held back by add_send(), in arrival order; none while settling_.
   std::vector<msgtap_send_event> deferred_;
   bool settling_ = false;
-  // Consecutive records mostly name the same queue: skip the lookup.
+  // Freed IPC namespaces: inode number -> ts_ns of the latest end.
+  std::unordered_map<uint32_t, uint64_t> gone_;
+  // Consecutive records mostly name the same queue: skip the lookup. Never
+  // a row whose namespace was freed.
   QueueKey last_key_;
   SharedQueueStats* last_ = nullptr;
 };

@@ -28,6 +28,11 @@ struct DaemonCounters {
   uint64_t socket_drops = 0;
   uint64_t malformed = 0;
   uint64_t unknown_attributes = 0;
+  // Namespace records (MSGTAP_A_EVENT_IPCNS_GONE), numbered apart from the
+  // send records: received, and missing by their own sequence numbers. A
+  // missing one is a freed namespace msgtapd did not hear of, not a lost call.
+  uint64_t ipcns_gone_received = 0;
+  uint64_t ipcns_gone_seq_gaps = 0;
   // The kernel's drop_no_listener when this msgtapd registered (it does not
   // grow while one is registered): where the next msgtapd's restore_gap
   // starts.

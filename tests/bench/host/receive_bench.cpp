@@ -91,10 +91,13 @@ void receive(benchmark::State& state, Workload w) {
   stats::Aggregator aggregator;
   daemon::Receiver receiver(aggregator);
   const genl::SendVisitor visit = [&](const msgtap_send_event& ev) { receiver.on_send(ev); };
+  const genl::NsGoneVisitor visit_ns = [&](const msgtap_ipcns_event& ev) {
+    receiver.on_ns_gone(ev);
+  };
   for (auto _ : state) {
     for (const auto& b : batches) {
       const auto* nlh = reinterpret_cast<const nlmsghdr*>(b.data());
-      receiver.on_batch_end(*genl::visit_if_events(nlh, kFamily, visit));
+      receiver.on_batch_end(*genl::visit_if_events(nlh, kFamily, visit, visit_ns));
     }
   }
   const auto c = receiver.counters();
