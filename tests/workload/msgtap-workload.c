@@ -1016,7 +1016,13 @@ static void mode_stray(int count, long long first)
 	free(m);
 }
 
-static int write_truth(const char *path)
+/*
+ * @new_ns: the workload made its own IPC namespace. The kernel gives a new
+ * namespace the lowest free inode number, so the truth of a workload that ran
+ * earlier, in a namespace that has ended since, may name the same ipc_ns:
+ * msgtap-verify then replaces that truth with this one instead of adding.
+ */
+static int write_truth(const char *path, bool new_ns)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
 	struct stat st;
@@ -1028,6 +1034,8 @@ static int write_truth(const char *path)
 	fprintf(f, "{\"ipc_ns\": %llu, \"compat\": %s, \"via\": \"%s\", \"seed\": %lu,\n",
 		(unsigned long long)st.st_ino,
 		WORKLOAD_COMPAT ? "true" : "false", via_names[via], seed);
+	if (new_ns)
+		fprintf(f, " \"new_ipcns\": true,\n");
 	if (mode != MODE_MIX)
 		fprintf(f, " \"mode\": \"%s\",\n%s", mode_names[mode], truth_extra);
 	fprintf(f, " \"queues\": [");
@@ -1072,7 +1080,8 @@ static void usage(FILE *out)
 		"  --via libc      msgsnd() from libc (default)\n"
 		"  --via syscall   syscall(SYS_msgsnd, ...)\n"
 		"  --via ipc       the i386 ipc(2) multiplexer (32-bit build only)\n"
-		"  --new-ipcns     unshare(CLONE_NEWIPC) first\n"
+		"  --new-ipcns     unshare(CLONE_NEWIPC) first; the truth then says\n"
+		"                  \"new_ipcns\": true\n"
 		"  --truth FILE    where to write the JSON truth ('-': stdout)\n"
 		"  --seed N        seed for the randomised part of the mix (default 1)\n"
 		"\n"
@@ -1323,7 +1332,7 @@ int main(int argc, char **argv)
 		break;
 	}
 
-	write_truth(truth);
+	write_truth(truth, new_ns);
 	/* Still in its IPC namespace after the queues are gone, so a test can
 	 * look at that namespace from outside through /proc/PID/ns/ipc. */
 	if (linger)
