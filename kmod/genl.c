@@ -63,7 +63,6 @@ static atomic64_t msgtap_retries = ATOMIC64_INIT(0);
 static atomic64_t msgtap_undeliverable = ATOMIC64_INIT(0);
 static atomic64_t msgtap_nomem = ATOMIC64_INIT(0);
 static atomic64_t msgtap_ns_delivered = ATOMIC64_INIT(0);
-static atomic64_t msgtap_ns_discarded = ATOMIC64_INIT(0);
 
 static void msgtap_drain_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(msgtap_drain, msgtap_drain_fn);
@@ -80,13 +79,8 @@ static struct genl_family msgtap_family;
  */
 static void msgtap_discard_orphans(void)
 {
-	u64 ns = 0;
-
-	if (!msgtap_listener) {
-		atomic64_add(msgtap_ring_discard_all(&ns),
-			     &msgtap_undeliverable);
-		atomic64_add(ns, &msgtap_ns_discarded);
-	}
+	if (!msgtap_listener)
+		atomic64_add(msgtap_ring_discard_all(), &msgtap_undeliverable);
 }
 
 /* Called with msgtap_deliver_lock held. */
@@ -396,8 +390,7 @@ static int msgtap_put_stats(struct sk_buff *skb)
 	    msgtap_put_u64(skb, MSGTAP_STAT_IPCNS_GONE_DELIVERED,
 			   atomic64_read(&msgtap_ns_delivered)) ||
 	    msgtap_put_u64(skb, MSGTAP_STAT_IPCNS_GONE_LOST,
-			   t.ns_lost + atomic64_read(&msgtap_ns_discarded) +
-				   msgtap_probe_ns_missed())) {
+			   t.ns_lost + msgtap_probe_ns_missed())) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}

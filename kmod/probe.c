@@ -384,9 +384,9 @@ static struct kretprobe msgtap_krp = {
  * gives the namespace's inode number back, so the record is in this CPU's
  * ring before any later namespace can be given that number (the number
  * allocator's lock orders the two), and so before any call made in such a
- * namespace is recorded. Recorded whether or not capture is enabled and
- * whatever the filter: the listener needs it to keep rows of different
- * namespaces apart.
+ * namespace is recorded. Recorded whether or not capture is enabled,
+ * whatever the filter and with no listener: listeners need it to keep rows
+ * of different namespaces apart.
  */
 static int msgtap_ns_gone(struct kprobe *p, struct pt_regs *regs)
 {
@@ -396,10 +396,8 @@ static int msgtap_ns_gone(struct kprobe *p, struct pt_regs *regs)
 	struct msgtap_ring *r = this_cpu_ptr(msgtap_rings);
 	struct msgtap_ipcns_event *ev;
 
-	if (!msgtap_listening()) {
-		WRITE_ONCE(r->ns_lost, r->ns_lost + 1);
-		return 0;
-	}
+	/* Queued with or without a listener: a msgtapd that restarts and
+	 * continues its rows needs the ends it did not see. */
 	ev = msgtap_ns_reserve(r);
 	if (!ev)
 		return 0;

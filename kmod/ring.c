@@ -101,7 +101,7 @@ void msgtap_ring_sum(struct msgtap_ring_totals *t)
 	}
 }
 
-u64 msgtap_ring_discard_all(u64 *ns_dropped)
+u64 msgtap_ring_discard_all(void)
 {
 	u64 dropped = 0;
 	int cpu;
@@ -112,9 +112,6 @@ u64 msgtap_ring_discard_all(u64 *ns_dropped)
 
 		dropped += head - tail;
 		msgtap_ring_consume(r, head);
-		head = msgtap_ns_readable(r, &tail);
-		*ns_dropped += head - tail;
-		msgtap_ns_consume(r, head);
 	}
 	return dropped;
 }

@@ -35,7 +35,7 @@ struct msgtap_ring {
 	 * their own, numbered on their own: the send path never looks at it.
 	 */
 	u64 ns_head; /* records ever written; the last sequence number */
-	u64 ns_lost; /* not queued: no listener, or the ring was full */
+	u64 ns_lost; /* not queued: the ring was full */
 	struct msgtap_ipcns_event *ns_slots;
 
 	/* consumer side, on its own cache line */
@@ -70,10 +70,10 @@ struct msgtap_ring_totals {
 void msgtap_ring_sum(struct msgtap_ring_totals *t);
 
 /*
- * Empties every ring (consumer only); returns how many send records it
- * dropped and adds the namespace records it dropped to *@ns_dropped.
+ * Empties every send ring (consumer only); returns how many records it
+ * dropped. Namespace records stay for the next listener.
  */
-u64 msgtap_ring_discard_all(u64 *ns_dropped);
+u64 msgtap_ring_discard_all(void);
 
 /*
  * Producer: the slot for the next record, with its sequence number set, or

@@ -29,12 +29,17 @@
  *   Attributes: none. Answers with an ack. Fails with EBUSY if another
  *   socket is registered: the extack message gives its port id (kernels
  *   without formatted extack messages, such as 6.1, write it to the kernel
- *   log instead). Registering the same socket again is a no-op. Events
- *   recorded while no listener was registered are not queued (see
+ *   log instead). Registering the same socket again is a no-op. Send
+ *   records of calls made while no listener was registered are not queued
+ *   (see
  *   MSGTAP_STAT_DROP_NO_LISTENER); a record that a sender was writing at the
  *   moment the last listener went away is discarded at the next REGISTER or
  *   GET_STATS and counted as MSGTAP_STAT_DROP_UNDELIVERABLE, so a new
  *   listener only receives what was recorded after it registered.
+ *   Namespace records (MSGTAP_A_EVENT_IPCNS_GONE) are the exception: they
+ *   are queued with or without a listener and kept for the next one, so a
+ *   listener that continues from where an earlier one stopped learns which
+ *   namespaces ended meanwhile.
  *   The module forgets the listener when its socket is closed (netlink
  *   release notifier) or when a delivery finds the port gone (ECONNREFUSED);
  *   records still queued at that moment are counted as
@@ -42,7 +47,8 @@
  *
  * MSGTAP_CMD_UNREGISTER
  *   Forgets the listener if the sending socket is the listener. Queued
- *   records are discarded and counted as MSGTAP_STAT_DROP_UNDELIVERABLE.
+ *   send records are discarded and counted as
+ *   MSGTAP_STAT_DROP_UNDELIVERABLE.
  *   Attributes: none. Fails with ENOENT if the sender is not the listener.
  *
  * MSGTAP_CMD_GET_STATS
@@ -140,8 +146,10 @@
  * after it (a CPU's ring drained later); their ts_ns is lower than the
  * namespace record's. A listener therefore keeps the queues of the old and
  * the new namespace apart by the namespace record and ts_ns.
- * Namespace records are written whether or not capture is enabled and
- * whatever the filter. The probe is optional: GET_STATS lists it (symbol
+ * Namespace records are written whether or not capture is enabled, whatever
+ * the filter and with no listener (kept for the next one, see REGISTER);
+ * MSGTAP_A_RING_SIZE does not apply to them, each CPU keeps up to 256. The
+ * probe is optional: GET_STATS lists it (symbol
  * msg_exit_ns, kind MSGTAP_PROBE_KIND_KPROBE) when it is attached.
  */
 #ifndef _UAPI_LINUX_MSGTAP_H
@@ -232,8 +240,8 @@ enum msgtap_stat {
 	 */
 	MSGTAP_STAT_IPCNS_GONE_QUEUED, /* written to a per-CPU ring */
 	MSGTAP_STAT_IPCNS_GONE_DELIVERED, /* handed to the listener */
-	/* no record delivered: no listener, a full namespace ring, or
-	 * discarded when the listener went away */
+	/* no record will be delivered: the CPU's namespace ring was full,
+	 * or the probe missed the call (MSGTAP_PROBE_A_NMISSED) */
 	MSGTAP_STAT_IPCNS_GONE_LOST,
 	__MSGTAP_STAT_MAX
 };

@@ -4,7 +4,9 @@
 # later one the kernel gave the same inode number (it hands out the lowest
 # free one): the module records the first namespace's end, msgtapd marks its
 # rows removed, and the second namespace's first calls start rows of their
-# own while the first's counts move to the retired totals.
+# own while the first's counts move to the retired totals. A namespace that
+# ends while no msgtapd is registered is recorded too: a restarted msgtapd
+# that continues its rows learns of it.
 . /tests/lib.sh
 
 need msgtap-workload msgtapctl msgtap-verify msgtap-nlprobe
@@ -56,6 +58,39 @@ cat /tmp/k.txt
 check_eq "kernel: freed namespaces without a record" 0 "$(nl_stat ipcns_gone_lost /tmp/k.txt)"
 check_eq "kernel: namespace records queued = delivered" \
 	"$(nl_stat ipcns_gone_queued /tmp/k.txt)" "$(nl_stat ipcns_gone_delivered /tmp/k.txt)"
+
+info "a namespace with that number ends while no msgtapd is registered"
+rm -f /tmp/go
+msgtap-workload --mode hold --count 4 --new-ipcns --truth /tmp/t3.json --ready /tmp/r3 \
+	--go /tmp/go &
+p3=$!
+wait_for test -e /tmp/r3 || fail "the hold workload did not get ready"
+cat /tmp/r3
+field() { tr ' ' '\n' <"$1" | sed -n "s/^$2=//p"; }
+check_eq "the third namespace got the number too" "$NS" "$(field /tmp/r3 ipc_ns)"
+Q3="$NS:$(field /tmp/r3 msqid)"
+snapshot /tmp/s3.json
+check_eq "queue $Q3: the hold workload's sends" 4 "$(get /tmp/s3.json "queues[$Q3].sends_ok")"
+daemon_stop || fail "msgtapd exited with status $?"
+queued=$(nl_stat ipcns_gone_queued)
+touch /tmp/go
+wait $p3 || fail "the hold workload deviated from its plan"
+ended() { [ "$(nl_stat ipcns_gone_queued)" -gt "$queued" ]; }
+wait_for -t 30 ended || fail "the module recorded no end of the third namespace"
+
+MSGTAP_KEEP_STATE=1 daemon_start
+grep -q "continuing from $MSGTAP_JSON" $MSGTAPD_LOG || fail "the new msgtapd did not continue the state"
+marked() {
+	snapshot /tmp/s4.json
+	[ "$(get /tmp/s4.json "queues[$Q3].live.note")" = "its IPC namespace was freed" ]
+}
+wait_for -t 30 marked || fail "the restarted msgtapd did not learn that queue $Q3's namespace ended"
+
+run_workload msgtap-workload /tmp/t4.json --new-ipcns --seed 4
+check_eq "the fourth namespace got the number too" "$NS" "$(truth_ns /tmp/t4.json)"
+snapshot /tmp/s5.json
+check_eq "queue $NS:0 holds only the fourth namespace's successful sends" \
+	"$(truth_get /tmp/t4.json 0 sends_ok)" "$(get /tmp/s5.json "queues[$NS:0].sends_ok")"
 
 daemon_stop || fail "msgtapd exited with status $?"
 msgtap_unload
