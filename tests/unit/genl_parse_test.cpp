@@ -259,6 +259,10 @@ TEST(ParseStats, CountersProbesAndUnknowns) {
   EXPECT_EQ(k.probes[0], (ProbeInfo{"do_msgsnd", MSGTAP_PROBE_KIND_KRETPROBE, 5, 64}));
   EXPECT_EQ(k.probes[1].symbol, "ksys_msgsnd");
   EXPECT_EQ(k.probes_nmissed(), 5U);
+  // A namespace end the msg_exit_ns kprobe missed is not a lost call.
+  KernelStats with_ns = k;
+  with_ns.probes.push_back({"msg_exit_ns", MSGTAP_PROBE_KIND_KPROBE, 2, 0});
+  EXPECT_EQ(with_ns.probes_nmissed(), 5U);
 }
 
 // An NLMSG_ERROR as the kernel sends it: nlmsgerr, the request (unless

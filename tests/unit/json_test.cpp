@@ -103,7 +103,7 @@ TEST(Json, ExactSchemaOneDocument) {
        "mode": 0, "sends_ok": 1, "bytes_ok": 3, "sends_failed": 0, "errors": {},
        "nowait_failures": 0, "sends_slept": 0, "slept_ns": 0, "compat_sends": 0,
        "first_seen_ns": 50, "last_seen_ns": 50, "last_tgid": 0, "removed_at": 0.0,
-       "live": {"state": "unknown", "qnum": 0, "cbytes": 0, "qbytes": 0, "fill": null,
+       "ns_gone_ns": 0, "live": {"state": "unknown", "qnum": 0, "cbytes": 0, "qbytes": 0, "fill": null,
                 "checked_at": 0.0, "note": ""},
        "rates": {"interval_s": 0.0, "sends_per_s": 0.0, "bytes_per_s": 0.0,
                  "failures_per_s": 0.0},
@@ -118,7 +118,7 @@ TEST(Json, ExactSchemaOneDocument) {
        "errors": {"EAGAIN": 1, "EACCES": 2}, "nowait_failures": 0, "sends_slept": 1,
        "slept_ns": 1500, "compat_sends": 1, "first_seen_ns": 100, "last_seen_ns": 300,
        "last_tgid": 0, "removed_at": 0.0,
-       "live": {"state": "unknown", "qnum": 0, "cbytes": 0, "qbytes": 0, "fill": null,
+       "ns_gone_ns": 0, "live": {"state": "unknown", "qnum": 0, "cbytes": 0, "qbytes": 0, "fill": null,
                 "checked_at": 0.0, "note": ""},
        "rates": {"interval_s": 0.0, "sends_per_s": 0.0, "bytes_per_s": 0.0,
                  "failures_per_s": 0.0},
@@ -225,6 +225,7 @@ TEST(Json, ReadsBackEveryQueueField) {
   q.identity = {true, 0x1234, 1000, 1001, 0640};
   q.live = {stats::QueueLive::State::present, 3, 300, 16384, 1732700000.5, ""};
   q.removed_at = 1732700001.5;
+  q.ns_gone_ns = 1732;  // its namespace was freed
   agg.retire_if([](const stats::QueueKey& k, const stats::QueueStats&) { return k.msqid == 5; });
   stats::RateBase base;
   base.timestamp = 1732699990.25;

@@ -289,6 +289,7 @@ void write_queue(Writer& w, const stats::QueueRow& row) {
   w.field("last_seen_ns", row.stats->last_seen_ns);
   w.field("last_tgid", row.stats->last_tgid);
   w.field("removed_at", row.stats->removed_at);
+  w.field("ns_gone_ns", row.stats->ns_gone_ns);
   w.key("live");
   w.open('{');
   w.field("state", stats::live_state_name(live.state));
@@ -350,6 +351,8 @@ stats::QueueRow queue_from_json(const ordered_json& q) {
   stats->last_seen_ns = get<uint64_t>(q, "last_seen_ns");
   stats->last_tgid = get<uint32_t>(q, "last_tgid");
   stats->removed_at = get<double>(q, "removed_at");
+  // Absent from documents of msgtapd before namespace records.
+  if (auto gone = q.find("ns_gone_ns"); gone != q.end()) stats->ns_gone_ns = gone->get<uint64_t>();
   stats->live = live_from_json(q.at("live"));
   const auto& r = q.at("rates");
   row.rates.interval_s = get<double>(r, "interval_s");

@@ -179,7 +179,7 @@ Result<std::vector<Message>> Socket::receive() {
   for (auto* h = reinterpret_cast<nlmsghdr*>(buf_.data()); nlmsg_ok(h, len);
        h = nlmsg_next(h, &len))
     out.push_back(parse_message(h, family_));
-  if ((*got)->truncated) out.emplace_back(EventBatch{.sends = {}, .malformed = 1});
+  if ((*got)->truncated) out.emplace_back(EventBatch{.sends = {}, .ns_gone = {}, .malformed = 1});
   return out;
 }
 

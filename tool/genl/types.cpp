@@ -78,7 +78,8 @@ uint64_t KernelStats::counter(std::string_view name) const {
 
 uint64_t KernelStats::probes_nmissed() const {
   uint64_t sum = 0;
-  for (const auto& p : probes) sum += p.nmissed;
+  for (const auto& p : probes)
+    if (p.kind != MSGTAP_PROBE_KIND_KPROBE) sum += p.nmissed;
   return sum;
 }
 

@@ -53,7 +53,9 @@ struct KernelStats {
 
   // The counter's value, 0 when the kernel did not send it.
   uint64_t counter(std::string_view name) const;
-  // Sum of nmissed over all probes.
+  // Calls the probes could not follow: the sum of nmissed over the
+  // kretprobes. The msg_exit_ns kprobe's misses are ends of IPC namespaces,
+  // not calls; the module counts them in ipcns_gone_lost.
   uint64_t probes_nmissed() const;
 
   bool operator==(const KernelStats&) const = default;

@@ -285,10 +285,15 @@ void Aggregator::ns_gone(const msgtap_ipcns_event& ev) {
     gone_.erase(std::min_element(gone_.begin(), gone_.end(),
                                  [](const auto& a, const auto& b) { return a.second < b.second; }));
   // The rows of this inode number that still belonged to a living
-  // namespace belonged to this one; those already marked keep their end.
+  // namespace belonged to this one, if they began before its end (a row that
+  // began after it is a later namespace's: the module delivers an end that
+  // came while no listener was registered to the next one); those already
+  // marked keep their end.
   for (auto it = queues_.lower_bound({ev.ipc_ns, INT32_MIN});
        it != queues_.end() && it->first.ipc_ns == ev.ipc_ns; ++it) {
-    if (it->second->ns_gone_ns == 0) mark_gone(it->second.writable(), ev.ts_ns);
+    const QueueStats& q = *it->second;
+    if (q.ns_gone_ns == 0 && q.first_seen_ns <= ev.ts_ns)
+      mark_gone(it->second.writable(), ev.ts_ns);
   }
 }
 
@@ -356,6 +361,14 @@ void Aggregator::restore(std::map<QueueKey, QueueStats> queues, RetiredTotals re
   }
   retired_ = retired;
   folded_sends_ = folded_sends;
+  // The freed namespaces the rows knew of (the document is of this boot,
+  // so their times are of this monotonic clock).
+  gone_.clear();
+  for (const auto& [key, q] : queues_)
+    if (q->ns_gone_ns != 0) {
+      uint64_t& end = gone_[key.ipc_ns];
+      end = std::max(end, q->ns_gone_ns);
+    }
 }
 
 }  // namespace msgtap::stats

@@ -296,7 +296,8 @@ class Aggregator {
   void reset();
 
   // Restoring the state a previous msgtapd saved: all of its rows, even
-  // beyond the limits (new rows wait until retired ones make room).
+  // beyond the limits (new rows wait until retired ones make room), and the
+  // freed namespaces their ns_gone_ns name.
   void restore(std::map<QueueKey, QueueStats> queues, RetiredTotals retired, uint64_t folded_sends);
 
  private:
