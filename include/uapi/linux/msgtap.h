@@ -31,11 +31,10 @@
  *   without formatted extack messages, such as 6.1, write it to the kernel
  *   log instead). Registering the same socket again is a no-op. Send
  *   records of calls made while no listener was registered are not queued
- *   (see
- *   MSGTAP_STAT_DROP_NO_LISTENER); a record that a sender was writing at the
- *   moment the last listener went away is discarded at the next REGISTER or
- *   GET_STATS and counted as MSGTAP_STAT_DROP_UNDELIVERABLE, so a new
- *   listener only receives what was recorded after it registered.
+ *   (see MSGTAP_STAT_DROP_NO_LISTENER); a record that a sender was writing
+ *   at the moment the last listener went away is discarded at the next
+ *   REGISTER or GET_STATS and counted as MSGTAP_STAT_DROP_UNDELIVERABLE, so
+ *   a new listener only receives what was recorded after it registered.
  *   Namespace records (MSGTAP_A_EVENT_IPCNS_GONE) are the exception: they
  *   are queued with or without a listener and kept for the next one, so a
  *   listener that continues from where an earlier one stopped learns which
@@ -149,8 +148,8 @@
  * Namespace records are written whether or not capture is enabled, whatever
  * the filter and with no listener (kept for the next one, see REGISTER);
  * MSGTAP_A_RING_SIZE does not apply to them, each CPU keeps up to 256. The
- * probe is optional: GET_STATS lists it (symbol
- * msg_exit_ns, kind MSGTAP_PROBE_KIND_KPROBE) when it is attached.
+ * probe is optional: GET_STATS lists it (symbol msg_exit_ns, kind
+ * MSGTAP_PROBE_KIND_KPROBE) when it is attached.
  */
 #ifndef _UAPI_LINUX_MSGTAP_H
 #define _UAPI_LINUX_MSGTAP_H
