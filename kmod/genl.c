@@ -273,9 +273,8 @@ static int msgtap_deliver(void)
 	}
 	for_each_possible_cpu(cpu) {
 		struct msgtap_ring *r = per_cpu_ptr(msgtap_rings, cpu);
-		u64 tail, head = r->snap;
+		u64 tail = r->tail, head = r->snap;
 
-		msgtap_ring_readable(r, &tail);
 		while (tail != head) {
 			err = msgtap_next_batch(r, false, &tail, head, portid);
 			if (err)

@@ -155,12 +155,6 @@ static inline u64 msgtap_ring_readable(struct msgtap_ring *r, u64 *tail)
 	return smp_load_acquire(&r->head);
 }
 
-static inline const struct msgtap_send_event *
-msgtap_ring_slot(const struct msgtap_ring *r, u64 pos)
-{
-	return &r->slots[pos & r->mask];
-}
-
 /* Consumer: frees the slots below @tail for the producer. */
 static inline void msgtap_ring_consume(struct msgtap_ring *r, u64 tail)
 {

@@ -20,9 +20,7 @@ uint64_t SeqTracker::observe(uint32_t cpu, uint64_t seq) {
 }
 
 void Receiver::on_send(const msgtap_send_event& ev) {
-  // Numbers start at 1 and CPU ids are small: anything else is not a
-  // record this protocol produces; keep it out of the statistics.
-  if (ev.seq == 0 || ev.cpu >= SeqTracker::kMaxCpus) {
+  if (!SeqTracker::valid(ev.cpu, ev.seq)) {
     ++counters_.malformed;
     return;
   }
@@ -32,7 +30,7 @@ void Receiver::on_send(const msgtap_send_event& ev) {
 }
 
 void Receiver::on_ns_gone(const msgtap_ipcns_event& ev) {
-  if (ev.seq == 0 || ev.cpu >= SeqTracker::kMaxCpus) {
+  if (!SeqTracker::valid(ev.cpu, ev.seq)) {
     ++counters_.malformed;
     return;
   }

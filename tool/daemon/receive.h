@@ -26,6 +26,10 @@ class SeqTracker {
   // Highest CPU number tracked; records claiming a higher one are rejected.
   static constexpr uint32_t kMaxCpus = 1U << 16;
 
+  // Numbers start at 1 and CPU ids are small: a record with other values
+  // is not one this protocol produces, and stays out of the statistics.
+  static bool valid(uint32_t cpu, uint64_t seq) { return seq != 0 && cpu < kMaxCpus; }
+
   // Returns how many records are missing before @seq on @cpu.
   uint64_t observe(uint32_t cpu, uint64_t seq);
 

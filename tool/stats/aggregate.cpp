@@ -224,10 +224,16 @@ SharedQueueStats* Aggregator::find_current(const QueueKey& key, uint64_t ts_ns) 
 
 void Aggregator::mark_if_late(SharedQueueStats* row, const QueueKey& key, uint64_t ts_ns) {
   if (gone_.empty()) return;
-  auto g = gone_.find(key.ipc_ns);
-  if (g == gone_.end() || ts_ns > g->second || (*row)->ns_gone_ns != 0) return;
-  // Only a row made just now for this call gets here: it has no other.
-  if ((*row)->first_seen_ns == 0) mark_gone(row->writable(), g->second);
+  if (auto g = gone_.find(key.ipc_ns); g != gone_.end() && ts_ns <= g->second)
+    mark_gone(row->writable(), g->second);
+}
+
+void Aggregator::remember_gone(uint32_t ipc_ns, uint64_t end_ns) {
+  uint64_t& end = gone_[ipc_ns];
+  end = std::max(end, end_ns);
+  if (gone_.size() > kMaxGone)
+    gone_.erase(std::min_element(gone_.begin(), gone_.end(),
+                                 [](const auto& a, const auto& b) { return a.second < b.second; }));
 }
 
 bool Aggregator::retired_late(const SharedQueueStats& row, const msgtap_send_event& ev) {
@@ -279,11 +285,7 @@ void Aggregator::add_send(const msgtap_send_event& ev) {
 
 void Aggregator::ns_gone(const msgtap_ipcns_event& ev) {
   last_ = nullptr;
-  uint64_t& end = gone_[ev.ipc_ns];
-  end = std::max<uint64_t>(end, ev.ts_ns);
-  if (gone_.size() > kMaxGone)
-    gone_.erase(std::min_element(gone_.begin(), gone_.end(),
-                                 [](const auto& a, const auto& b) { return a.second < b.second; }));
+  remember_gone(ev.ipc_ns, ev.ts_ns);
   // The rows of this inode number that still belonged to a living
   // namespace belonged to this one, if they began before its end (a row that
   // began after it is a later namespace's: the module delivers an end that
@@ -365,10 +367,7 @@ void Aggregator::restore(std::map<QueueKey, QueueStats> queues, RetiredTotals re
   // so their times are of this monotonic clock).
   gone_.clear();
   for (const auto& [key, q] : queues_)
-    if (q->ns_gone_ns != 0) {
-      uint64_t& end = gone_[key.ipc_ns];
-      end = std::max(end, q->ns_gone_ns);
-    }
+    if (q->ns_gone_ns != 0) remember_gone(key.ipc_ns, q->ns_gone_ns);
 }
 
 }  // namespace msgtap::stats

@@ -309,9 +309,13 @@ class Aggregator {
   // The row of @key for a call that began at @ts_ns: none if there is no
   // row, or if the row's namespace ended before (then it is retired).
   SharedQueueStats* find_current(const QueueKey& key, uint64_t ts_ns);
-  // A new row of a freed namespace, made for a call that came in after its
-  // end: marked as its other rows are.
+  // @row was made just now for a call that began at @ts_ns: if that was
+  // before its namespace's end (a call that came in late), marked as the
+  // namespace's other rows are.
   void mark_if_late(SharedQueueStats* row, const QueueKey& key, uint64_t ts_ns);
+  // Notes that namespace @ipc_ns ended at @end_ns (the latest end wins),
+  // forgetting the oldest end beyond kMaxGone.
+  void remember_gone(uint32_t ipc_ns, uint64_t end_ns);
   // A late call of a freed namespace whose row @row already belongs to a
   // later namespace with the same inode number: true, and counted in the
   // retired totals.
