@@ -22,11 +22,19 @@ using testing::make_event;
 
 genl::KernelStats sample_kernel() {
   genl::KernelStats k;
-  k.counters = {{"probe_hits", 20},        {"events_queued", 15},
-                {"drop_ring_full", 2},     {"drop_no_listener", 3},
-                {"drop_undeliverable", 0}, {"delivery_nomem", 0},
-                {"events_delivered", 15},  {"batches_delivered", 4},
-                {"delivery_retries", 1},   {"stat12", 99}};
+  k.counters = {{"probe_hits", 20},
+                {"events_queued", 15},
+                {"drop_ring_full", 2},
+                {"drop_no_listener", 3},
+                {"drop_undeliverable", 0},
+                {"delivery_nomem", 0},
+                {"events_delivered", 15},
+                {"batches_delivered", 4},
+                {"delivery_retries", 1},
+                {"ipcns_gone_queued", 6},
+                {"ipcns_gone_delivered", 6},
+                {"ipcns_gone_lost", 2},
+                {"stat12", 99}};
   k.ring_size = 4096;
   k.nr_cpus = 2;
   k.flush_ms = 100;
@@ -58,6 +66,7 @@ stats::Snapshot make_sample_snapshot(const stats::Aggregator& agg, const stats::
                           .socket_drops = 0,
                           .malformed = 0,
                           .unknown_attributes = 4,
+                          .foreign_datagrams = 5,
                           .ipcns_gone_received = 6,
                           .ipcns_gone_seq_gaps = 2,
                           .drop_no_listener_at_register = 3,
@@ -86,11 +95,13 @@ TEST(Json, ExactSchemaOneDocument) {
     "boot_id": "",
     "daemon": {"events_received": 5, "batches_received": 2, "seq_gaps": 1,
                "socket_overruns": 1, "socket_drops": 0, "malformed": 0,
-               "unknown_attributes": 4, "drop_no_listener_at_register": 3,
+               "unknown_attributes": 4, "foreign_datagrams": 5,
+               "drop_no_listener_at_register": 3,
                "restore_gap": 7, "ipcns_gone_received": 6, "ipcns_gone_seq_gaps": 2},
     "kernel": {"probe_hits": 20, "events_queued": 15, "drop_ring_full": 2,
                "drop_no_listener": 3, "drop_undeliverable": 0, "delivery_nomem": 0,
                "events_delivered": 15, "batches_delivered": 4, "delivery_retries": 1,
+               "ipcns_gone_queued": 6, "ipcns_gone_delivered": 6, "ipcns_gone_lost": 2,
                "ring_size": 4096, "nr_cpus": 2, "flush_ms": 100, "listener_portid": 777,
                "load_id": "00c0ffee12345678",
                "probes": [{"symbol": "do_msgsnd", "kind": "kretprobe", "nmissed": 1,

@@ -73,6 +73,7 @@ inline stats::Snapshot rich_snapshot() {
                           .socket_drops = 2,
                           .malformed = 0,
                           .unknown_attributes = 4,
+                          .foreign_datagrams = 3,
                           .ipcns_gone_received = 5,
                           .ipcns_gone_seq_gaps = 1,
                           .drop_no_listener_at_register = 3,

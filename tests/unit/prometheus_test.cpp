@@ -225,6 +225,7 @@ TEST(Prometheus, GlobalFamilies) {
   EXPECT_TRUE(has_line(out, R"(msgtap_lost_events_total{stage="probe_missed"} 1)"));
   EXPECT_TRUE(has_line(out, "msgtap_daemon_events_received_total 53"));
   EXPECT_TRUE(has_line(out, "msgtap_daemon_socket_drops_total 2"));
+  EXPECT_TRUE(has_line(out, "msgtap_daemon_foreign_datagrams_total 3"));
   EXPECT_TRUE(has_line(out, "# TYPE msgtap_daemon_ipcns_gone_received_total counter"));
   EXPECT_TRUE(has_line(out, "msgtap_daemon_ipcns_gone_received_total 5"));
   EXPECT_TRUE(has_line(out, "msgtap_daemon_ipcns_gone_seq_gaps_total 1"));

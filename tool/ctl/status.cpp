@@ -121,6 +121,8 @@ std::string to_text(const Status& s) {
                          member<uint64_t>(d, "daemon", "socket_drops", 0),
                          member<uint64_t>(d, "daemon", "malformed", 0),
                          member<uint64_t>(d, "daemon", "unknown_attributes", 0)));
+    if (auto foreign = member<uint64_t>(d, "daemon", "foreign_datagrams", 0); foreign != 0)
+      line("", fmt::format("ignored {} datagrams other processes sent to msgtapd's port", foreign));
     line("", fmt::format("received {} records of freed IPC namespaces, seq gaps {}",
                          member<uint64_t>(d, "daemon", "ipcns_gone_received", 0),
                          member<uint64_t>(d, "daemon", "ipcns_gone_seq_gaps", 0)));

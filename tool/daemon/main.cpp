@@ -218,6 +218,7 @@ class Daemon {
   uint64_t socket_drops_ = 0;
   uint64_t logged_loss_ = 0;
   uint64_t logged_folded_ = 0;
+  uint64_t logged_ns_missed_ = 0;  // ipcns_gone_lost + ipcns_gone_seq_gaps logged
   // The document --restore continued: where its counts end, and what it had
   // lost that the kernel's counters will not show again.
   struct Restored {
@@ -605,6 +606,7 @@ stats::Snapshot Daemon::snapshot() {
     log(Priority::warning, "{}", drops.error().message);
   stats::DaemonCounters counters = receiver_.counters();
   counters.socket_drops = socket_drops_;
+  counters.foreign_datagrams = sock_.foreign_datagrams();
   counters.drop_no_listener_at_register = no_listener_at_register_;
   counters.restore_gap = restore_gap_;
   // Every record of a call that returned before this round's FLUSH is in.
@@ -643,6 +645,20 @@ void Daemon::finish_round(bool ok) {
     std::string line = exporter::render_loss(shared_snap->loss);
     line.pop_back();  // the newline
     log(Priority::warning, "{}", line);
+  }
+  // A namespace end msgtapd never heard of: its rows may take in the calls
+  // of a later namespace with the same inode. Logged once at start for the
+  // ends missed while no msgtapd ran, then as more are missed.
+  if (const uint64_t missed =
+          shared_snap->kernel.counter("ipcns_gone_lost") + shared_snap->daemon.ipcns_gone_seq_gaps;
+      ok && missed > logged_ns_missed_) {
+    log(Priority::warning,
+        "ends of IPC namespaces not recorded: {} (kernel ipcns_gone_lost {}, "
+        "ipcns_gone_seq_gaps {}); a freed namespace's queues may share rows with a later "
+        "namespace's of the same inode",
+        missed, shared_snap->kernel.counter("ipcns_gone_lost"),
+        shared_snap->daemon.ipcns_gone_seq_gaps);
+    logged_ns_missed_ = missed;
   }
   if (ok && shared_snap->folded.sends > logged_folded_) {
     const stats::Folded& f = shared_snap->folded;

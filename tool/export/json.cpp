@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -35,8 +36,19 @@ constexpr std::array<std::string_view, 9> kKernelCounters = {
     "events_delivered", "batches_delivered",  "delivery_retries",
 };
 
+// Added to schema 1 with the namespace records: written when the module
+// sends them. A lost namespace end can add a freed namespace's counts to a
+// later one's with the same inode, so the document must show it.
+constexpr std::array<std::string_view, 3> kNamespaceCounters = {
+    "ipcns_gone_queued",
+    "ipcns_gone_delivered",
+    "ipcns_gone_lost",
+};
+
 bool is_schema_counter(std::string_view name) {
   for (auto c : kKernelCounters)
+    if (c == name) return true;
+  for (auto c : kNamespaceCounters)
     if (c == name) return true;
   return false;
 }
@@ -375,6 +387,10 @@ stats::QueueRow queue_from_json(const ordered_json& q) {
 ordered_json kernel_to_json(const genl::KernelStats& k, bool extended) {
   ordered_json j;
   for (auto name : kKernelCounters) j[std::string(name)] = k.counter(name);
+  for (const auto& [name, v] : k.counters)
+    if (std::find(kNamespaceCounters.begin(), kNamespaceCounters.end(), name) !=
+        kNamespaceCounters.end())
+      j[name] = v;
   if (extended) {
     for (const auto& [name, v] : k.counters)
       if (!is_schema_counter(name)) j[name] = v;
@@ -444,6 +460,7 @@ ordered_json daemon_to_json(const stats::DaemonCounters& d) {
   j["socket_drops"] = d.socket_drops;
   j["malformed"] = d.malformed;
   j["unknown_attributes"] = d.unknown_attributes;
+  j["foreign_datagrams"] = d.foreign_datagrams;
   if (d.drop_no_listener_at_register)
     j["drop_no_listener_at_register"] = *d.drop_no_listener_at_register;
   else
@@ -464,6 +481,8 @@ Result<stats::DaemonCounters> daemon_from_json(const ordered_json& j) {
     d.socket_drops = get<uint64_t>(j, "socket_drops");
     d.malformed = get<uint64_t>(j, "malformed");
     d.unknown_attributes = get<uint64_t>(j, "unknown_attributes");
+    // Absent from documents of msgtapd before it counted them.
+    d.foreign_datagrams = j.value("foreign_datagrams", uint64_t{0});
     // Absent from documents of msgtapd before restore_gap: unknown, and 0.
     if (auto at = j.find("drop_no_listener_at_register"); at != j.end() && !at->is_null())
       d.drop_no_listener_at_register = at->get<uint64_t>();

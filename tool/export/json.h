@@ -17,8 +17,9 @@ namespace msgtap::exporter {
 
 inline constexpr int kSchemaVersion = 1;
 
-// The "kernel" object. @extended adds what schema 1 does not have: counters
-// newer than schema 1 (by name, "stat<N>" if newer than this tool) and
+// The "kernel" object: schema 1's nine counters, and the ipcns_gone_*
+// counters when the module sends them. @extended adds what schema 1 does not
+// have: newer counters (by name, "stat<N>" if newer than this tool) and
 // "enabled" (the status answer does that; the snapshot keeps to its schema).
 nlohmann::ordered_json kernel_to_json(const genl::KernelStats& kernel, bool extended = false);
 Result<genl::KernelStats> kernel_from_json(const nlohmann::ordered_json& j);

@@ -453,6 +453,9 @@ void global_families(Writer& w, const stats::Snapshot& snap, const PrometheusOpt
            "Records or attributes msgtapd could not parse.", d.malformed);
   w.single("msgtap_daemon_unknown_attributes_total", "counter",
            "Netlink attributes newer than this msgtapd, ignored.", d.unknown_attributes);
+  w.single("msgtap_daemon_foreign_datagrams_total", "counter",
+           "Datagrams another local process sent to msgtapd's netlink port, ignored.",
+           d.foreign_datagrams);
   w.single("msgtap_daemon_ipcns_gone_received_total", "counter",
            "Records of freed IPC namespaces msgtapd received.", d.ipcns_gone_received);
   w.single("msgtap_daemon_ipcns_gone_seq_gaps_total", "counter",

@@ -140,8 +140,11 @@ Result<std::optional<Socket::Datagram>> Socket::read_datagram() {
   }
   // Only the kernel (port 0) speaks for msgtap. A privileged local process
   // can send a datagram to this port too: it is ignored whole, and a long one
-  // is not the kernel's truncated batch either.
-  if (peer.nl_pid != 0) return std::optional<Datagram>{Datagram{}};
+  // is not the kernel's truncated batch either. They are counted.
+  if (peer.nl_pid != 0) {
+    ++foreign_;
+    return std::optional<Datagram>{Datagram{}};
+  }
   return std::optional<Datagram>{
       Datagram{.len = static_cast<int>(got), .truncated = (mh.msg_flags & MSG_TRUNC) != 0}};
 }

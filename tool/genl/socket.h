@@ -84,6 +84,9 @@ class Socket {
 
   // Datagrams dropped on this socket so far (SO_MEMINFO, SK_MEMINFO_DROPS).
   Result<uint64_t> drops() const;
+  // Datagrams read so far that another process, not the kernel, sent to
+  // this socket's port: ignored whole, and counted here.
+  uint64_t foreign_datagrams() const { return foreign_; }
 
   // Blocking round trips for start-up, shutdown and msgtapctl: send, then
   // read until the answer with the same sequence number, at most @timeout.
@@ -126,6 +129,7 @@ class Socket {
   std::unique_ptr<nl_sock, Deleter> sk_;
   int family_ = 0;
   std::vector<unsigned char> buf_;  // receive()'s datagram buffer
+  uint64_t foreign_ = 0;            // foreign_datagrams()
 };
 
 }  // namespace msgtap::genl

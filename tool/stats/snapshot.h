@@ -28,6 +28,9 @@ struct DaemonCounters {
   uint64_t socket_drops = 0;
   uint64_t malformed = 0;
   uint64_t unknown_attributes = 0;
+  // Datagrams another local process sent to msgtapd's port: ignored, not
+  // events and not malformed ones (only the kernel speaks for msgtap).
+  uint64_t foreign_datagrams = 0;
   // Namespace records (MSGTAP_A_EVENT_IPCNS_GONE), numbered apart from the
   // send records: received, and missing by their own sequence numbers. A
   // missing one is a freed namespace msgtapd did not hear of, not a lost call.

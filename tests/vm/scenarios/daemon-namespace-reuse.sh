@@ -6,7 +6,8 @@
 # rows removed, and the second namespace's first calls start rows of their
 # own while the first's counts move to the retired totals. A namespace that
 # ends while no msgtapd is registered is recorded too: a restarted msgtapd
-# that continues its rows learns of it.
+# that continues its rows learns of it, and one that ends when the module
+# has no room left is counted, shown in the snapshot and warned about.
 . /tests/lib.sh
 
 need msgtap-workload msgtapctl msgtap-verify msgtap-nlprobe
@@ -91,6 +92,40 @@ check_eq "the fourth namespace got the number too" "$NS" "$(truth_ns /tmp/t4.jso
 snapshot /tmp/s5.json
 check_eq "queue $NS:0 holds only the fourth namespace's successful sends" \
 	"$(truth_get /tmp/t4.json 0 sends_ok)" "$(get /tmp/s5.json "queues[$NS:0].sends_ok")"
+
+info "more namespaces end while no msgtapd is registered than the module keeps"
+daemon_stop || fail "msgtapd exited with status $?"
+msgtap-nlprobe stats >/tmp/k0.txt || fail "msgtap-nlprobe stats failed"
+queued0=$(nl_stat ipcns_gone_queued /tmp/k0.txt)
+lost0=$(nl_stat ipcns_gone_lost /tmp/k0.txt)
+# Each CPU keeps 256 ends; 600 overflow at least one of the two CPUs.
+n=0
+while [ $n -lt 600 ]; do
+	unshare -i true || fail "unshare -i failed after $n namespaces"
+	n=$((n + 1))
+done
+all_ended() {
+	msgtap-nlprobe stats >/tmp/k1.txt &&
+		[ $(($(nl_stat ipcns_gone_queued /tmp/k1.txt) - queued0 +
+			$(nl_stat ipcns_gone_lost /tmp/k1.txt) - lost0)) -ge 600 ]
+}
+wait_for -t 120 all_ended || fail "the module did not account for the end of all 600 namespaces"
+cat /tmp/k1.txt
+kept=$(($(nl_stat ipcns_gone_queued /tmp/k1.txt) - queued0))
+lost=$(($(nl_stat ipcns_gone_lost /tmp/k1.txt) - lost0))
+check_eq "kernel: each of the 600 ends kept or counted lost, once" 600 $((kept + lost))
+[ "$lost" -gt 0 ] || fail "no end was lost: the rings kept all 600, so this proves nothing"
+[ "$kept" -le 512 ] || fail "the rings kept $kept ends, more than 2 CPUs x 256"
+
+daemon_start
+wait_for -t 30 gone_received "$kept" ||
+	fail "msgtapd did not receive the $kept ends the module kept for it"
+check_eq "snapshot: the kernel's ends lost" "$(nl_stat ipcns_gone_lost)" \
+	"$(get /tmp/gone.json kernel.ipcns_gone_lost)"
+check_eq "snapshot: namespace records missing by sequence number" 0 \
+	"$(get /tmp/gone.json daemon.ipcns_gone_seq_gaps)"
+grep "ends of IPC namespaces not recorded: $((lost0 + lost)) " $MSGTAPD_LOG ||
+	fail "msgtapd did not warn that $((lost0 + lost)) namespace ends were not recorded"
 
 daemon_stop || fail "msgtapd exited with status $?"
 msgtap_unload
