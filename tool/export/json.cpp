@@ -45,12 +45,13 @@ constexpr std::array<std::string_view, 3> kNamespaceCounters = {
     "ipcns_gone_lost",
 };
 
+template <size_t N>
+bool listed(const std::array<std::string_view, N>& names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
 bool is_schema_counter(std::string_view name) {
-  for (auto c : kKernelCounters)
-    if (c == name) return true;
-  for (auto c : kNamespaceCounters)
-    if (c == name) return true;
-  return false;
+  return listed(kKernelCounters, name) || listed(kNamespaceCounters, name);
 }
 
 template <typename T>
@@ -388,9 +389,7 @@ ordered_json kernel_to_json(const genl::KernelStats& k, bool extended) {
   ordered_json j;
   for (auto name : kKernelCounters) j[std::string(name)] = k.counter(name);
   for (const auto& [name, v] : k.counters)
-    if (std::find(kNamespaceCounters.begin(), kNamespaceCounters.end(), name) !=
-        kNamespaceCounters.end())
-      j[name] = v;
+    if (listed(kNamespaceCounters, name)) j[name] = v;
   if (extended) {
     for (const auto& [name, v] : k.counters)
       if (!is_schema_counter(name)) j[name] = v;
