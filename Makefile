@@ -19,7 +19,8 @@
 #   make dkms-install  copies the module's sources to /usr/src/msgtap-VERSION
 #                  for `dkms add/build/install msgtap/VERSION`
 #   make install   msgtapd, msgtapctl, the systemd unit, the default config,
-#                  a modules-load.d entry and the man pages, under PREFIX
+#                  a modules-load.d entry, the man pages and Prometheus
+#                  alerting rules (share/msgtap/msgtap-alerts.yml), under PREFIX
 #                  (default /usr/local; packages use /usr) and DESTDIR
 #   make uninstall removes them again (an edited config stays)
 #   make pkg       msgtap and msgtap-dkms .debs in build/pkg (dpkg-buildpackage)
@@ -140,6 +141,7 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share
 SYSCONFDIR ?= /etc
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 MODULESLOADDIR ?= $(PREFIX)/lib/modules-load.d
@@ -154,6 +156,7 @@ install: tools
 	chmod 0644 $(DESTDIR)$(UNITDIR)/msgtapd.service
 	install -m 0644 dist/msgtapd.conf $(DESTDIR)$(SYSCONFDIR)/msgtap/msgtapd.conf
 	install -m 0644 dist/modules-load.msgtap.conf $(DESTDIR)$(MODULESLOADDIR)/msgtap.conf
+	install -D -m 0644 dist/msgtap-alerts.yml $(DESTDIR)$(DATADIR)/msgtap/msgtap-alerts.yml
 	for page in msgtapd.8 msgtapctl.8; do \
 		sed 's/@VERSION@/$(VERSION)/' man/$$page > $(DESTDIR)$(MANDIR)/man8/$$page && \
 		chmod 0644 $(DESTDIR)$(MANDIR)/man8/$$page || exit 1; \
@@ -164,7 +167,9 @@ install: tools
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/msgtapd $(DESTDIR)$(BINDIR)/msgtapctl \
 		$(DESTDIR)$(UNITDIR)/msgtapd.service $(DESTDIR)$(MODULESLOADDIR)/msgtap.conf \
-		$(DESTDIR)$(MANDIR)/man8/msgtapd.8 $(DESTDIR)$(MANDIR)/man8/msgtapctl.8
+		$(DESTDIR)$(MANDIR)/man8/msgtapd.8 $(DESTDIR)$(MANDIR)/man8/msgtapctl.8 \
+		$(DESTDIR)$(DATADIR)/msgtap/msgtap-alerts.yml
+	rmdir $(DESTDIR)$(DATADIR)/msgtap 2>/dev/null || true
 	if cmp -s dist/msgtapd.conf $(DESTDIR)$(SYSCONFDIR)/msgtap/msgtapd.conf; then \
 		rm -f $(DESTDIR)$(SYSCONFDIR)/msgtap/msgtapd.conf; \
 		rmdir $(DESTDIR)$(SYSCONFDIR)/msgtap 2>/dev/null || true; \

@@ -29,7 +29,8 @@ files() { # files DEB: its regular files and links, sorted, without /usr/share/d
 # --- msgtap ------------------------------------------------------------------
 expected=$(printf '%s\n' /usr/sbin/msgtapd /usr/bin/msgtapctl /lib/systemd/system/msgtapd.service \
 	/etc/msgtap/msgtapd.conf /usr/lib/modules-load.d/msgtap.conf \
-	/usr/share/man/man8/msgtapd.8.gz /usr/share/man/man8/msgtapctl.8.gz | LC_ALL=C sort)
+	/usr/share/man/man8/msgtapd.8.gz /usr/share/man/man8/msgtapctl.8.gz \
+	/usr/share/msgtap/msgtap-alerts.yml | LC_ALL=C sort)
 actual=$(files "$deb")
 if [ "$expected" != "$actual" ]; then
 	diff <(echo "$expected") <(echo "$actual") || true

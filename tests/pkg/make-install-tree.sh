@@ -4,10 +4,11 @@
 # and installs exactly: msgtapd (sbin), msgtapctl (bin), a systemd unit that
 # systemd-analyze accepts and that starts the installed msgtapd, the default
 # config (every key commented out, with msgtapd's own defaults), a
-# modules-load.d entry that loads nothing until edited, and the two man
-# pages, which man and groff render without a warning and which document
-# every option and subcommand the built tools offer; and that `make
-# uninstall` removes it all again but an edited config.
+# modules-load.d entry that loads nothing until edited, the Prometheus
+# alerting rules (which promtool accepts), and the two man pages, which man
+# and groff render without a warning and which document every option and
+# subcommand the built tools offer; and that `make uninstall` removes it all
+# again but an edited config.
 # shellcheck source=tests/pkg/lib.sh
 . "$(dirname "$0")/lib.sh"
 cd "$MSGTAP_ROOT" || exit 1
@@ -34,7 +35,8 @@ make --no-print-directory install DESTDIR="$dest/local" >/dev/null
 expect_tree "$dest/local" /usr/local/sbin/msgtapd /usr/local/bin/msgtapctl \
 	/usr/local/lib/systemd/system/msgtapd.service /etc/msgtap/msgtapd.conf \
 	/usr/local/lib/modules-load.d/msgtap.conf \
-	/usr/local/share/man/man8/msgtapd.8 /usr/local/share/man/man8/msgtapctl.8
+	/usr/local/share/man/man8/msgtapd.8 /usr/local/share/man/man8/msgtapctl.8 \
+	/usr/local/share/msgtap/msgtap-alerts.yml
 check_eq "ExecStart with the default PREFIX" "ExecStart=/usr/local/sbin/msgtapd" \
 	"$(grep '^ExecStart=' "$dest/local/usr/local/lib/systemd/system/msgtapd.service")"
 
@@ -43,17 +45,28 @@ make --no-print-directory install DESTDIR="$dest/usr" PREFIX=/usr UNITDIR=/lib/s
 d=$dest/usr
 expect_tree "$d" /usr/sbin/msgtapd /usr/bin/msgtapctl /lib/systemd/system/msgtapd.service \
 	/etc/msgtap/msgtapd.conf /usr/lib/modules-load.d/msgtap.conf \
-	/usr/share/man/man8/msgtapd.8 /usr/share/man/man8/msgtapctl.8
+	/usr/share/man/man8/msgtapd.8 /usr/share/man/man8/msgtapctl.8 \
+	/usr/share/msgtap/msgtap-alerts.yml
 for f in usr/sbin/msgtapd usr/bin/msgtapctl; do
 	check_eq "mode of /$f" 755 "$(stat -c %a "$d/$f")"
 done
 for f in lib/systemd/system/msgtapd.service etc/msgtap/msgtapd.conf \
-	usr/lib/modules-load.d/msgtap.conf usr/share/man/man8/msgtapd.8; do
+	usr/lib/modules-load.d/msgtap.conf usr/share/man/man8/msgtapd.8 \
+	usr/share/msgtap/msgtap-alerts.yml; do
 	check_eq "mode of /$f" 644 "$(stat -c %a "$d/$f")"
 done
 "$d/usr/sbin/msgtapd" --version | grep -qx "$MSGTAP_VERSION" || fail "the installed msgtapd does not run"
 "$d/usr/bin/msgtapctl" --version | grep -qx "$MSGTAP_VERSION" || fail "the installed msgtapctl does not run"
 ok "the installed binaries run and say $MSGTAP_VERSION"
+
+# --- the alerting rules ---------------------------------------------------
+if command -v promtool >/dev/null; then
+	out=$(promtool check rules "$d/usr/share/msgtap/msgtap-alerts.yml" 2>&1) ||
+		fail "promtool check rules rejects the installed alerting rules: $out"
+	ok "promtool check rules accepts the installed alerting rules"
+else
+	info "no promtool: the installed alerting rules are not checked"
+fi
 
 # --- the unit ------------------------------------------------------------
 unit=$d/lib/systemd/system/msgtapd.service
