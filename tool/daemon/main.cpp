@@ -649,16 +649,15 @@ void Daemon::finish_round(bool ok) {
   // A namespace end msgtapd never heard of: its rows may take in the calls
   // of a later namespace with the same inode. Logged once at start for the
   // ends missed while no msgtapd ran, then as more are missed.
-  if (const uint64_t missed =
-          shared_snap->kernel.counter("ipcns_gone_lost") + shared_snap->daemon.ipcns_gone_seq_gaps;
-      ok && missed > logged_ns_missed_) {
+  const uint64_t ns_lost = shared_snap->kernel.counter("ipcns_gone_lost");
+  const uint64_t ns_gaps = shared_snap->daemon.ipcns_gone_seq_gaps;
+  if (ok && ns_lost + ns_gaps > logged_ns_missed_) {
+    logged_ns_missed_ = ns_lost + ns_gaps;
     log(Priority::warning,
         "ends of IPC namespaces not recorded: {} (kernel ipcns_gone_lost {}, "
         "ipcns_gone_seq_gaps {}); a freed namespace's queues may share rows with a later "
         "namespace's of the same inode",
-        missed, shared_snap->kernel.counter("ipcns_gone_lost"),
-        shared_snap->daemon.ipcns_gone_seq_gaps);
-    logged_ns_missed_ = missed;
+        logged_ns_missed_, ns_lost, ns_gaps);
   }
   if (ok && shared_snap->folded.sends > logged_folded_) {
     const stats::Folded& f = shared_snap->folded;
