@@ -189,9 +189,8 @@ static int msgtap_send_ns_batch(struct msgtap_ring *r, u64 *tail, u64 head,
 		     MSGTAP_BATCH_MAX);
 	BUILD_BUG_ON(nla_attr_size(sizeof(struct msgtap_ipcns_event)) !=
 		     MSGTAP_NS_ATTR_SIZE);
-	BUILD_BUG_ON(!is_power_of_2(MSGTAP_NS_RING_SIZE));
 	err = msgtap_unicast_records(portid, MSGTAP_A_EVENT_IPCNS_GONE,
-				     r->ns_slots, MSGTAP_NS_RING_SIZE - 1,
+				     r->ns_slots, r->ns_mask,
 				     sizeof(struct msgtap_ipcns_event), *tail,
 				     n);
 	if (err)
@@ -442,6 +441,7 @@ static int msgtap_cmd_get_stats(struct sk_buff *skb, struct genl_info *info)
 	    nla_put_u32(msg, MSGTAP_A_LISTENER_PORTID,
 			READ_ONCE(msgtap_listener)) ||
 	    nla_put_u32(msg, MSGTAP_A_RING_SIZE, msgtap_ring_size()) ||
+	    nla_put_u32(msg, MSGTAP_A_NS_RING_SIZE, msgtap_ns_ring_size()) ||
 	    nla_put_u32(msg, MSGTAP_A_NR_CPUS, num_possible_cpus()) ||
 	    nla_put_u32(msg, MSGTAP_A_FLUSH_MS, msgtap_flush_ms) ||
 	    nla_put_u8(msg, MSGTAP_A_ENABLED, READ_ONCE(msgtap_enabled)) ||

@@ -41,6 +41,12 @@ static unsigned int ring_size = 4096;
 module_param(ring_size, uint, 0444);
 MODULE_PARM_DESC(ring_size, "Records per CPU ring, a power of two from 64 to 1048576 (default 4096)");
 
+/* Namespaces end seldom, but a host that stops containers while no msgtapd
+ * runs may end more than the default holds. */
+static unsigned int ns_ring_size = 256;
+module_param(ns_ring_size, uint, 0444);
+MODULE_PARM_DESC(ns_ring_size, "Ends of IPC namespaces each CPU holds until a listener reads them, a power of two from 16 to 65536 (default 256)");
+
 static unsigned int flush_ms = 10;
 module_param(flush_ms, uint, 0444);
 MODULE_PARM_DESC(flush_ms, "Milliseconds between deliveries, 1 to 1000 (default 10)");
@@ -55,6 +61,12 @@ static int __init msgtap_init(void)
 		       ring_size);
 		return -EINVAL;
 	}
+	if (ns_ring_size < 16 || ns_ring_size > (1U << 16) ||
+	    !is_power_of_2(ns_ring_size)) {
+		pr_err("ns_ring_size=%u: must be a power of two from 16 to 65536\n",
+		       ns_ring_size);
+		return -EINVAL;
+	}
 	if (flush_ms < 1 || flush_ms > 1000) {
 		pr_err("flush_ms=%u: must be from 1 to 1000\n", flush_ms);
 		return -EINVAL;
@@ -64,7 +76,7 @@ static int __init msgtap_init(void)
 		return -EINVAL;
 	}
 
-	err = msgtap_ring_init(ring_size, msgtap_genl_kick);
+	err = msgtap_ring_init(ring_size, ns_ring_size, msgtap_genl_kick);
 	if (err)
 		goto err_ring;
 	err = msgtap_probe_init(symbol, maxactive, early);

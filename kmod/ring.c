@@ -15,23 +15,31 @@
 
 struct msgtap_ring __percpu *msgtap_rings;
 static unsigned int msgtap_ring_records;
+static unsigned int msgtap_ns_ring_records;
 
 unsigned int msgtap_ring_size(void)
 {
 	return msgtap_ring_records;
 }
 
-int msgtap_ring_init(unsigned int size, void (*kick)(struct irq_work *))
+unsigned int msgtap_ns_ring_size(void)
+{
+	return msgtap_ns_ring_records;
+}
+
+int msgtap_ring_init(unsigned int size, unsigned int ns_size,
+		     void (*kick)(struct irq_work *))
 {
 	int cpu;
 
-	if (!is_power_of_2(size))
+	if (!is_power_of_2(size) || !is_power_of_2(ns_size))
 		return -EINVAL;
 
 	msgtap_rings = alloc_percpu(struct msgtap_ring);
 	if (!msgtap_rings)
 		return -ENOMEM;
 	msgtap_ring_records = size;
+	msgtap_ns_ring_records = ns_size;
 
 	/* The rings are too large for the module per-CPU area: allocate each
 	 * on its CPU's node. */
@@ -44,14 +52,15 @@ int msgtap_ring_init(unsigned int size, void (*kick)(struct irq_work *))
 			msgtap_ring_exit();
 			return -ENOMEM;
 		}
-		r->ns_slots = kcalloc_node(MSGTAP_NS_RING_SIZE,
-					   sizeof(*r->ns_slots), GFP_KERNEL,
-					   cpu_to_node(cpu));
+		r->ns_slots = kvzalloc_node(
+			array_size(ns_size, sizeof(*r->ns_slots)), GFP_KERNEL,
+			cpu_to_node(cpu));
 		if (!r->ns_slots) {
 			msgtap_ring_exit();
 			return -ENOMEM;
 		}
 		r->mask = size - 1;
+		r->ns_mask = ns_size - 1;
 		init_irq_work(&r->kick, kick);
 	}
 	return 0;
@@ -76,7 +85,7 @@ void msgtap_ring_exit(void)
 
 		irq_work_sync(&r->kick);
 		kvfree(r->slots);
-		kfree(r->ns_slots);
+		kvfree(r->ns_slots);
 	}
 	free_percpu(msgtap_rings);
 	msgtap_rings = NULL;

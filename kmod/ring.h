@@ -37,6 +37,7 @@ struct msgtap_ring {
 	u64 ns_head; /* records ever written; the last sequence number */
 	u64 ns_lost; /* not queued: the ring was full */
 	struct msgtap_ipcns_event *ns_slots;
+	u32 ns_mask; /* namespace ring size - 1; a power of two */
 
 	/* consumer side, on its own cache line */
 	u64 tail ____cacheline_aligned_in_smp;
@@ -45,16 +46,17 @@ struct msgtap_ring {
 	u64 snap;
 };
 
-/* Namespace records each CPU holds: namespaces end seldom. */
-#define MSGTAP_NS_RING_SIZE 256
-
 extern struct msgtap_ring __percpu *msgtap_rings;
 
-int msgtap_ring_init(unsigned int size, void (*kick)(struct irq_work *));
+/* @size send records and @ns_size namespace records per CPU, both powers
+ * of two. */
+int msgtap_ring_init(unsigned int size, unsigned int ns_size,
+		     void (*kick)(struct irq_work *));
 void msgtap_ring_exit(void);
 /* Waits for pending early-drain kicks; call once no producer runs. */
 void msgtap_ring_quiesce(void);
 unsigned int msgtap_ring_size(void);
+unsigned int msgtap_ns_ring_size(void);
 
 /* Counters summed over all CPUs, for GET_STATS. */
 struct msgtap_ring_totals {
@@ -118,12 +120,12 @@ msgtap_ns_reserve(struct msgtap_ring *r)
 {
 	struct msgtap_ipcns_event *ev;
 
-	if (unlikely(r->ns_head - smp_load_acquire(&r->ns_tail) >=
-		     MSGTAP_NS_RING_SIZE)) {
+	/* Pairs with the release in msgtap_ns_consume(). */
+	if (unlikely(r->ns_head - smp_load_acquire(&r->ns_tail) > r->ns_mask)) {
 		WRITE_ONCE(r->ns_lost, r->ns_lost + 1);
 		return NULL;
 	}
-	ev = &r->ns_slots[r->ns_head % MSGTAP_NS_RING_SIZE];
+	ev = &r->ns_slots[r->ns_head & r->ns_mask];
 	ev->seq = r->ns_head + 1;
 	return ev;
 }
@@ -133,7 +135,7 @@ static __always_inline void msgtap_ns_commit(struct msgtap_ring *r)
 	u64 head = r->ns_head + 1;
 
 	smp_store_release(&r->ns_head, head);
-	if (unlikely(head - READ_ONCE(r->ns_tail) == MSGTAP_NS_RING_SIZE / 2))
+	if (unlikely(head - READ_ONCE(r->ns_tail) == (r->ns_mask + 1) / 2))
 		irq_work_queue(&r->kick);
 }
 

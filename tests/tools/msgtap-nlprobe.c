@@ -457,6 +457,9 @@ static int on_stats(struct nl_msg *msg, void *arg)
 		case MSGTAP_A_RING_SIZE:
 			printf("ring_size=%u\n", nla_get_u32((struct nlattr *)a));
 			break;
+		case MSGTAP_A_NS_RING_SIZE:
+			printf("ns_ring_size=%u\n", nla_get_u32((struct nlattr *)a));
+			break;
 		case MSGTAP_A_NR_CPUS:
 			printf("nr_cpus=%u\n", nla_get_u32((struct nlattr *)a));
 			break;

@@ -223,6 +223,7 @@ TEST(ParseStats, CountersProbesAndUnknowns) {
   nla_nest_end(m.get(), nest);
   ASSERT_EQ(nla_put_u32(m.get(), MSGTAP_A_LISTENER_PORTID, 4242), 0);
   ASSERT_EQ(nla_put_u32(m.get(), MSGTAP_A_RING_SIZE, 4096), 0);
+  ASSERT_EQ(nla_put_u32(m.get(), MSGTAP_A_NS_RING_SIZE, 1024), 0);
   ASSERT_EQ(nla_put_u32(m.get(), MSGTAP_A_NR_CPUS, 4), 0);
   ASSERT_EQ(nla_put_u32(m.get(), MSGTAP_A_FLUSH_MS, 100), 0);
   ASSERT_EQ(nla_put_u8(m.get(), MSGTAP_A_ENABLED, 0), 0);
@@ -251,6 +252,7 @@ TEST(ParseStats, CountersProbesAndUnknowns) {
   EXPECT_EQ(k.counter("delivery_nomem"), 0U);
   EXPECT_EQ(k.listener_portid, 4242U);
   EXPECT_EQ(k.ring_size, 4096U);
+  EXPECT_EQ(k.ns_ring_size, 1024U);
   EXPECT_EQ(k.nr_cpus, 4U);
   EXPECT_EQ(k.flush_ms, 100U);
   EXPECT_EQ(k.enabled, std::optional<bool>(false));

@@ -36,6 +36,7 @@ genl::KernelStats sample_kernel() {
                 {"ipcns_gone_lost", 2},
                 {"stat12", 99}};
   k.ring_size = 4096;
+  k.ns_ring_size = 256;
   k.nr_cpus = 2;
   k.flush_ms = 100;
   k.listener_portid = 777;
@@ -102,7 +103,8 @@ TEST(Json, ExactSchemaOneDocument) {
                "drop_no_listener": 3, "drop_undeliverable": 0, "delivery_nomem": 0,
                "events_delivered": 15, "batches_delivered": 4, "delivery_retries": 1,
                "ipcns_gone_queued": 6, "ipcns_gone_delivered": 6, "ipcns_gone_lost": 2,
-               "ring_size": 4096, "nr_cpus": 2, "flush_ms": 100, "listener_portid": 777,
+               "ring_size": 4096, "ns_ring_size": 256, "nr_cpus": 2, "flush_ms": 100,
+               "listener_portid": 777,
                "load_id": "00c0ffee12345678",
                "probes": [{"symbol": "do_msgsnd", "kind": "kretprobe", "nmissed": 1,
                            "maxactive": 64}]},
@@ -272,6 +274,24 @@ TEST(Json, StatusKernelObjectCarriesNewerCounters) {
   auto back = kernel_from_json(k);
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(*back, sample_kernel());
+}
+
+// A module older than MSGTAP_A_NS_RING_SIZE sends none: the key is left out,
+// and a document without it reads as such, not as a counter.
+TEST(Json, KernelNamespaceRingSizeOnlyWhenSent) {
+  genl::KernelStats older = sample_kernel();
+  older.ns_ring_size = 0;
+  ordered_json k = kernel_to_json(older, /*extended=*/true);
+  EXPECT_FALSE(k.contains("ns_ring_size"));
+  auto back = kernel_from_json(k);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, older);
+  k = kernel_to_json(sample_kernel(), /*extended=*/false);
+  EXPECT_EQ(k["ns_ring_size"], 256);
+  back = kernel_from_json(k);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->ns_ring_size, 256U);
+  EXPECT_EQ(back->counter("ns_ring_size"), 0U);
 }
 
 TEST(Json, RejectsOtherSchemasAndMissingFields) {

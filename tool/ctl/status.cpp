@@ -138,6 +138,9 @@ std::string to_text(const Status& s) {
                                  k.counter("filtered"), k.counter("disabled")));
   line("rings:", fmt::format("{} records per CPU x {} CPUs, drained every {} ms", k.ring_size,
                              k.nr_cpus, k.flush_ms));
+  if (k.ns_ring_size)
+    line("", fmt::format("{} ends of IPC namespaces per CPU kept for msgtapd (ns_ring_size)",
+                         k.ns_ring_size));
   out += "kernel counters:\n";
   for (const auto& [name, v] : k.counters) out += fmt::format("  {:<20} {}\n", name, v);
   out += "probes:\n";

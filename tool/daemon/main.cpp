@@ -653,11 +653,18 @@ void Daemon::finish_round(bool ok) {
   const uint64_t ns_gaps = shared_snap->daemon.ipcns_gone_seq_gaps;
   if (ok && ns_lost + ns_gaps > logged_ns_missed_) {
     logged_ns_missed_ = ns_lost + ns_gaps;
+    // Lost in the kernel: mostly ends that filled a CPU's ring while no
+    // msgtapd read them, which a larger ring would have kept.
+    const uint32_t ns_ring = shared_snap->kernel.ns_ring_size;
     log(Priority::warning,
         "ends of IPC namespaces not recorded: {} (kernel ipcns_gone_lost {}, "
         "ipcns_gone_seq_gaps {}); a freed namespace's queues may share rows with a later "
-        "namespace's of the same inode",
-        logged_ns_missed_, ns_lost, ns_gaps);
+        "namespace's of the same inode{}",
+        logged_ns_missed_, ns_lost, ns_gaps,
+        ns_lost && ns_ring ? fmt::format("; the module keeps {} per CPU while msgtapd is not "
+                                         "running (module parameter ns_ring_size)",
+                                         ns_ring)
+                           : "");
   }
   if (ok && shared_snap->folded.sends > logged_folded_) {
     const stats::Folded& f = shared_snap->folded;

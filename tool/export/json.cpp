@@ -396,6 +396,7 @@ ordered_json kernel_to_json(const genl::KernelStats& k, bool extended) {
     if (k.enabled) j["enabled"] = *k.enabled;
   }
   j["ring_size"] = k.ring_size;
+  if (k.ns_ring_size) j["ns_ring_size"] = k.ns_ring_size;
   j["nr_cpus"] = k.nr_cpus;
   j["flush_ms"] = k.flush_ms;
   j["listener_portid"] = k.listener_portid;
@@ -418,12 +419,14 @@ Result<genl::KernelStats> kernel_from_json(const ordered_json& j) {
   try {
     genl::KernelStats k;
     for (const auto& [name, v] : j.items()) {
-      if (name == "ring_size" || name == "nr_cpus" || name == "flush_ms" ||
-          name == "listener_portid" || name == "probes" || !v.is_number_unsigned())
+      if (name == "ring_size" || name == "ns_ring_size" || name == "nr_cpus" ||
+          name == "flush_ms" || name == "listener_portid" || name == "probes" ||
+          !v.is_number_unsigned())
         continue;  // ("enabled" is a boolean)
       k.counters.emplace_back(name, v.get<uint64_t>());
     }
     k.ring_size = get<uint32_t>(j, "ring_size");
+    if (j.contains("ns_ring_size")) k.ns_ring_size = get<uint32_t>(j, "ns_ring_size");
     k.nr_cpus = get<uint32_t>(j, "nr_cpus");
     k.flush_ms = get<uint32_t>(j, "flush_ms");
     k.listener_portid = get<uint32_t>(j, "listener_portid");

@@ -160,6 +160,9 @@ KernelStats parse_stats(const nlattr* head, int len) {
       case MSGTAP_A_RING_SIZE:
         get_u32(pos, &s.ring_size);
         break;
+      case MSGTAP_A_NS_RING_SIZE:
+        get_u32(pos, &s.ns_ring_size);
+        break;
       case MSGTAP_A_NR_CPUS:
         get_u32(pos, &s.nr_cpus);
         break;

@@ -43,6 +43,9 @@ struct KernelStats {
   std::vector<std::pair<std::string, uint64_t>> counters;
   uint32_t listener_portid = 0;  // 0: no listener
   uint32_t ring_size = 0;
+  // MSGTAP_A_NS_RING_SIZE: namespace records each CPU holds; 0 from older
+  // modules, which hold 256.
+  uint32_t ns_ring_size = 0;
   uint32_t nr_cpus = 0;
   uint32_t flush_ms = 0;
   std::optional<bool> enabled;  // MSGTAP_A_ENABLED; absent from older modules

@@ -53,9 +53,10 @@
  * MSGTAP_CMD_GET_STATS
  *   Answers with a MSGTAP_CMD_GET_STATS message carrying: MSGTAP_A_STATS
  *   (nest of MSGTAP_STAT_* counters, each summed over all CPUs),
- *   MSGTAP_A_LISTENER_PORTID (0: none), MSGTAP_A_RING_SIZE, MSGTAP_A_NR_CPUS,
- *   MSGTAP_A_FLUSH_MS, MSGTAP_A_ENABLED, MSGTAP_A_LOAD_ID and one
- *   MSGTAP_A_PROBE nest per attached probe.
+ *   MSGTAP_A_LISTENER_PORTID (0: none), MSGTAP_A_RING_SIZE,
+ *   MSGTAP_A_NS_RING_SIZE, MSGTAP_A_NR_CPUS, MSGTAP_A_FLUSH_MS,
+ *   MSGTAP_A_ENABLED, MSGTAP_A_LOAD_ID and one MSGTAP_A_PROBE nest per
+ *   attached probe.
  *   MSGTAP_A_LOAD_ID tells loads of the module apart: a listener that
  *   compares it with a value read earlier knows whether the counters it
  *   read then still run on (same value) or started again from zero at a
@@ -147,8 +148,9 @@
  * the new namespace apart by the namespace record and ts_ns.
  * Namespace records are written whether or not capture is enabled, whatever
  * the filter and with no listener (kept for the next one, see REGISTER);
- * MSGTAP_A_RING_SIZE does not apply to them, each CPU keeps up to 256. The
- * probe is optional: GET_STATS lists it (symbol msg_exit_ns, kind
+ * each CPU keeps up to MSGTAP_A_NS_RING_SIZE of them (module parameter
+ * ns_ring_size, default 256; modules older than the attribute keep 256).
+ * The probe is optional: GET_STATS lists it (symbol msg_exit_ns, kind
  * MSGTAP_PROBE_KIND_KPROBE) when it is attached.
  */
 #ifndef _UAPI_LINUX_MSGTAP_H
@@ -199,6 +201,8 @@ enum msgtap_attr {
 	/* binary, struct msgtap_ipcns_event: an IPC namespace was freed
 	 * (EVENTS) */
 	MSGTAP_A_EVENT_IPCNS_GONE,
+	/* u32: namespace records each per-CPU ring holds (GET_STATS) */
+	MSGTAP_A_NS_RING_SIZE,
 	__MSGTAP_A_MAX
 };
 #define MSGTAP_A_MAX (__MSGTAP_A_MAX - 1)

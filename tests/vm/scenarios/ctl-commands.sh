@@ -96,6 +96,10 @@ cat /tmp/out
 grep -q '^module: *loaded' /tmp/out || fail "status does not say the module is loaded"
 grep -q '^msgtapd: *running' /tmp/out || fail "status does not say msgtapd runs"
 grep -q '^lost: nothing$' /tmp/out || fail "status does not say nothing was lost"
+grep -q '^rings: *4096 records per CPU x [0-9]* CPUs, drained every 10 ms$' /tmp/out ||
+	fail "status does not show the rings"
+grep -q '^ *256 ends of IPC namespaces per CPU kept for msgtapd (ns_ring_size)$' /tmp/out ||
+	fail "status does not show the namespace rings"
 exits_with 0 "msgtapctl status --json" msgtapctl status --json
 json_doc /tmp/out
 grep -q '"running": true' /tmp/out || fail "status --json does not say msgtapd runs"

@@ -98,9 +98,10 @@ daemon_stop || fail "msgtapd exited with status $?"
 msgtap-nlprobe stats >/tmp/k0.txt || fail "msgtap-nlprobe stats failed"
 queued0=$(nl_stat ipcns_gone_queued /tmp/k0.txt)
 lost0=$(nl_stat ipcns_gone_lost /tmp/k0.txt)
-# Each CPU keeps 256 ends (MSGTAP_NS_RING_SIZE): more than all of them
+# Each CPU keeps ns_ring_size ends (the default, 256): more than all of them
 # together hold overflows at least one CPU's, wherever the ends fall.
 cpus=$(nl_stat nr_cpus /tmp/k0.txt)
+check_eq "GET_STATS ns_ring_size (the default)" 256 "$(nl_stat ns_ring_size /tmp/k0.txt)"
 room=$((256 * cpus))
 ends=$((room + 88))
 n=0
@@ -126,10 +127,13 @@ wait_for -t 30 gone_received "$kept" ||
 	fail "msgtapd did not receive the $kept ends the module kept for it"
 check_eq "snapshot: the kernel's ends lost" "$(nl_stat ipcns_gone_lost)" \
 	"$(get /tmp/gone.json kernel.ipcns_gone_lost)"
+check_eq "snapshot: the kernel's ns_ring_size" 256 "$(get /tmp/gone.json kernel.ns_ring_size)"
 check_eq "snapshot: namespace records missing by sequence number" 0 \
 	"$(get /tmp/gone.json daemon.ipcns_gone_seq_gaps)"
-grep "ends of IPC namespaces not recorded: $((lost0 + lost)) " $MSGTAPD_LOG ||
+grep "ends of IPC namespaces not recorded: $((lost0 + lost)) " $MSGTAPD_LOG >/tmp/warn ||
 	fail "msgtapd did not warn that $((lost0 + lost)) namespace ends were not recorded"
+grep -q "the module keeps 256 per CPU while msgtapd is not running (module parameter ns_ring_size)" /tmp/warn ||
+	fail "msgtapd's warning does not name the module's ns_ring_size of 256"
 
 daemon_stop || fail "msgtapd exited with status $?"
 msgtap_unload
