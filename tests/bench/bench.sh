@@ -190,6 +190,7 @@ echo "BENCH-INFO ncpus $(grep -c '^processor' /proc/cpuinfo)"
 echo "BENCH-INFO clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 echo "BENCH-INFO memory_kb $(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
 echo "BENCH-INFO record_bytes $(msgtap-bench recsize)"
+echo "BENCH-INFO ns_record_bytes $(msgtap-bench nsrecsize)"
 echo "BENCH-INFO params rounds=$ROUNDS count=$COUNT reps=$REPS seconds=$TPUT_SECONDS senders=${TPUT_SENDERS:-none} queues=${SCALE_QUEUES:-none} sends=$SCALE_SENDS blocked=$BLOCKED"
 [ -f $BARE_KO ] || fail "$BARE_KO missing from the initramfs"
 case " $CONFIGS " in

@@ -13,6 +13,7 @@
  *   blocked  fills a queue, puts N children to sleep in msgsnd(), drains it,
  *            and writes the ground truth (every child slept, then succeeded)
  *   recsize  prints sizeof(struct msgtap_send_event), the ring slot size
+ *   nsrecsize  prints sizeof(struct msgtap_ipcns_event), the namespace ring's
  *
  * Timing is CLOCK_MONOTONIC around a whole repetition, divided by its calls:
  * nothing is read per call, so the clock costs nothing measurable.
@@ -400,7 +401,7 @@ static void usage(FILE *f)
 		"Usage: msgtap-bench loop|pair [--count N] [--reps R]\n"
 		"       msgtap-bench spread --queues N --sends M [--again] [--watch PID] --truth FILE\n"
 		"       msgtap-bench blocked --senders N --truth FILE\n"
-		"       msgtap-bench recsize\n");
+		"       msgtap-bench recsize|nsrecsize\n");
 }
 
 int main(int argc, char **argv)
@@ -454,6 +455,8 @@ int main(int argc, char **argv)
 		bench_blocked(senders, truth);
 	} else if (!strcmp(cmd, "recsize")) {
 		printf("%zu\n", sizeof(struct msgtap_send_event));
+	} else if (!strcmp(cmd, "nsrecsize")) {
+		printf("%zu\n", sizeof(struct msgtap_ipcns_event));
 	} else {
 		usage(stderr);
 		return 2;

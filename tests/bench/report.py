@@ -135,7 +135,7 @@ def pair_summary(by, a, b):
 
 def snap_numbers(s):
     k, d, loss = s.get("kernel", {}), s.get("daemon", {}), s.get("loss", {})
-    return {
+    out = {
         "probe_hits": k.get("probe_hits"),
         "events_queued": k.get("events_queued"),
         "events_delivered_kernel": k.get("events_delivered"),
@@ -156,6 +156,10 @@ def snap_numbers(s):
         "probes": [{"symbol": p.get("symbol"), "nmissed": p.get("nmissed"),
                     "maxactive": p.get("maxactive")} for p in k.get("probes", [])],
     }
+    # Modules since da6a25a say how many namespace records each CPU keeps.
+    if "ns_ring_size" in k:
+        out["ns_ring_size"] = k["ns_ring_size"]
+    return out
 
 
 def untraced_call(r):
@@ -189,7 +193,7 @@ def busy_share(r, daemon_ticks):
                 per_event / r["rest_of_guest_ns_per_call"], 3)
 
 
-def daemon_rows(kv, snaps, section, tagkey, record_bytes):
+def daemon_rows(kv, snaps, section, tagkey, record_bytes, ns_record_bytes):
     rows = []
     for row in kv:
         if row["section"] != section:
@@ -223,6 +227,9 @@ def daemon_rows(kv, snaps, section, tagkey, record_bytes):
                     r[f"{key}_ticks"] / r.get("clk_tck", 100) / half * 1e9, 1)
         if r.get("ring_size") and r.get("nr_cpus") and record_bytes:
             r["ring_bytes"] = r["ring_size"] * r["nr_cpus"] * record_bytes
+            # The namespace rings too, from modules and runs that say their size.
+            if r.get("ns_ring_size") and ns_record_bytes:
+                r["ring_bytes"] += r["ns_ring_size"] * r["nr_cpus"] * ns_record_bytes
         rows.append(r)
     return rows
 
@@ -328,15 +335,16 @@ def main():
 
     info, cost, kv, snaps, done = parse(a.console)
     record_bytes = int(info.get("record_bytes", "0") or 0)
+    ns_record_bytes = int(info.get("ns_record_bytes", "0") or 0)
     by_round = per_round(cost)
     costs = cost_summary(by_round)
     pairs = pair_summary(by_round, *a.pair) if a.pair else {}
     if a.pair and not pairs:
         print(f"report: no round ran both {a.pair[0]} and {a.pair[1]} with the baseline",
               file=sys.stderr)
-    tput = daemon_rows(kv, snaps, "tput", "senders", record_bytes)
-    scale = daemon_rows(kv, snaps, "scale", "queues", record_bytes)
-    blocked = daemon_rows(kv, snaps, "blocked", None, record_bytes)
+    tput = daemon_rows(kv, snaps, "tput", "senders", record_bytes, ns_record_bytes)
+    scale = daemon_rows(kv, snaps, "scale", "queues", record_bytes, ns_record_bytes)
+    blocked = daemon_rows(kv, snaps, "blocked", None, record_bytes, ns_record_bytes)
     ab = ab_rows(kv, snaps)
     ab_sum = ab_summary(ab)
     ncpus = int(info.get("ncpus", "2") or 2)

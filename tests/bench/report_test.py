@@ -56,6 +56,7 @@ SMALL = """\
 BENCH-INFO kernel test
 BENCH-INFO ncpus 2
 BENCH-INFO record_bytes 120
+BENCH-INFO ns_record_bytes 24
 BENCH-COST 1 baseline pair 100
 BENCH-COST 1 old-e1 pair 110
 BENCH-COST 1 msgtap-e1 pair 105
@@ -67,9 +68,9 @@ BENCH-COST 3 old-e1 pair 130
 BENCH-COST 3 msgtap-e1 pair 128
 BENCH-COST 3 msgtapd-e1 pair 150
 BENCH-KV tput senders=2 seconds=10 calls=100000 cpu_ticks=30 guest_busy_ticks=230 clk_tck=100 exact=1 untraced_ns=1000,3000,2000,2000
-BENCH-JSON tput-2 {"daemon": {"events_received": 100000}, "loss": {"total": 0}}
+BENCH-JSON tput-2 {"daemon": {"events_received": 100000}, "loss": {"total": 0}, "kernel": {"ring_size": 4096, "ns_ring_size": 256, "nr_cpus": 2}}
 BENCH-KV scale queues=10 sends=400 fresh_ticks=4 again_ticks=2 cpu_ticks=6 clk_tck=100 exact=1
-BENCH-JSON scale-10 {"daemon": {"events_received": 400}, "loss": {"total": 0}}
+BENCH-JSON scale-10 {"daemon": {"events_received": 400}, "loss": {"total": 0}, "kernel": {"ring_size": 64, "nr_cpus": 2}}
 BENCH-KV ab variant=this round=1 senders=1 seconds=10 calls=50000 guest_busy_ticks=200 utime=10 stime=20 loop_utime=8 loop_stime=20 clk_tck=100 exact=1 untraced_ns=1000,2000,3000
 BENCH-JSON ab-this-1-1 {"daemon": {"events_received": 100000}, "loss": {"total": 0}}
 BENCH-KV ab variant=old round=1 senders=1 seconds=10 utime=30 stime=30 loop_utime=30 loop_stime=30 clk_tck=100 exact=0 untraced_ns=2000
@@ -131,6 +132,15 @@ class SmallConsole(unittest.TestCase):
         self.assertEqual(r["rest_of_guest_ns_per_call"], 20000.0)
         self.assertEqual(t["fraction_of_rest_of_guest_per_call"], 0.15)
         self.assertIn("2 sender(s): msgtapd 0.130 of it, the rest 20,000.0 ns per call", self.md)
+
+    def test_ring_bytes_count_the_namespace_rings_when_known(self):
+        (t,) = self.doc["throughput"]
+        self.assertEqual(t["ns_ring_size"], 256)
+        self.assertEqual(t["ring_bytes"], 4096 * 2 * 120 + 256 * 2 * 24)
+        # A module that does not say its namespace ring's size.
+        (s,) = self.doc["scale"]
+        self.assertNotIn("ns_ring_size", s)
+        self.assertEqual(s["ring_bytes"], 64 * 2 * 120)
 
     def test_scale_halves_each_per_event(self):
         (r,) = self.doc["scale"]
