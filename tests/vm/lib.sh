@@ -205,6 +205,35 @@ nl_stat() {
 	fi
 }
 
+# end_ipc_namespaces N FILE: creates and ends N IPC namespaces (unshare -i),
+# then waits (120 s at most) until the module has accounted for each end,
+# kept (ipcns_gone_queued) or counted lost, since FILE, a saved
+# `msgtap-nlprobe stats`. Sets NS_KEPT and NS_LOST to those two steps and
+# checks that they add up to N.
+end_ipc_namespaces() {
+	_ns_want=$1
+	_ns_before=$2
+	_n=0
+	while [ $_n -lt "$_ns_want" ]; do
+		unshare -i true || fail "unshare -i failed after $_n namespaces"
+		_n=$((_n + 1))
+	done
+	wait_for -t 120 _ns_all_ended ||
+		fail "the module did not account for the end of all $_ns_want namespaces"
+	cat /tmp/.ns-ended
+	NS_KEPT=$(($(nl_stat ipcns_gone_queued /tmp/.ns-ended) - $(nl_stat ipcns_gone_queued "$_ns_before")))
+	NS_LOST=$(($(nl_stat ipcns_gone_lost /tmp/.ns-ended) - $(nl_stat ipcns_gone_lost "$_ns_before")))
+	check_eq "kernel: each of the $_ns_want ends kept or counted lost, once" "$_ns_want" \
+		$((NS_KEPT + NS_LOST))
+}
+
+_ns_all_ended() {
+	msgtap-nlprobe stats >/tmp/.ns-ended &&
+		[ $(($(nl_stat ipcns_gone_queued /tmp/.ns-ended) + $(nl_stat ipcns_gone_lost /tmp/.ns-ended) - \
+			$(nl_stat ipcns_gone_queued "$_ns_before") - $(nl_stat ipcns_gone_lost "$_ns_before"))) \
+			-ge "$_ns_want" ]
+}
+
 # check_hits_add_up [FILE]: every probe hit ended in exactly one counter
 # (nothing may be in flight): probe_hits = events_queued + drop_ring_full +
 # drop_no_listener + filtered + disabled.

@@ -50,6 +50,11 @@ bool listed(const std::array<std::string_view, N>& names, std::string_view name)
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
+// The kernel object's numbers that are settings, not counters.
+constexpr std::array<std::string_view, 5> kKernelSettings = {
+    "ring_size", "ns_ring_size", "nr_cpus", "flush_ms", "listener_portid",
+};
+
 bool is_schema_counter(std::string_view name) {
   return listed(kKernelCounters, name) || listed(kNamespaceCounters, name);
 }
@@ -419,10 +424,8 @@ Result<genl::KernelStats> kernel_from_json(const ordered_json& j) {
   try {
     genl::KernelStats k;
     for (const auto& [name, v] : j.items()) {
-      if (name == "ring_size" || name == "ns_ring_size" || name == "nr_cpus" ||
-          name == "flush_ms" || name == "listener_portid" || name == "probes" ||
-          !v.is_number_unsigned())
-        continue;  // ("enabled" is a boolean)
+      if (listed(kKernelSettings, name) || !v.is_number_unsigned())
+        continue;  // ("enabled" is a boolean, "probes" an array)
       k.counters.emplace_back(name, v.get<uint64_t>());
     }
     k.ring_size = get<uint32_t>(j, "ring_size");

@@ -22,29 +22,6 @@ for bad in 8 100 131072; do
 done
 echo "ok: ns_ring_size 8, 100 and 131072 refused, each with its reason"
 
-# end_namespaces N: creates and ends N IPC namespaces, then waits until the
-# module has accounted for each end (queued or lost) since /tmp/k0.txt.
-end_namespaces() {
-	_want=$1
-	_n=0
-	while [ $_n -lt "$_want" ]; do
-		unshare -i true || fail "unshare -i failed after $_n namespaces"
-		_n=$((_n + 1))
-	done
-	_all_ended() {
-		msgtap-nlprobe stats >/tmp/k1.txt &&
-			[ $(($(nl_stat ipcns_gone_queued /tmp/k1.txt) + \
-				$(nl_stat ipcns_gone_lost /tmp/k1.txt) - \
-				$(nl_stat ipcns_gone_queued /tmp/k0.txt) - \
-				$(nl_stat ipcns_gone_lost /tmp/k0.txt))) -ge "$_want" ]
-	}
-	wait_for -t 120 _all_ended || fail "the module did not account for the end of $_want namespaces"
-	cat /tmp/k1.txt
-	kept=$(($(nl_stat ipcns_gone_queued /tmp/k1.txt) - $(nl_stat ipcns_gone_queued /tmp/k0.txt)))
-	lost=$(($(nl_stat ipcns_gone_lost /tmp/k1.txt) - $(nl_stat ipcns_gone_lost /tmp/k0.txt)))
-	check_eq "kernel: each of the $_want ends kept or counted lost, once" "$_want" $((kept + lost))
-}
-
 # received_ends FILE: the namespace records a listener's summary counts.
 received_ends() {
 	sed -n 's/^ipcns_gone=\([0-9]*\) .*/\1/p' "$1"
@@ -58,7 +35,9 @@ check_eq "GET_STATS ns_ring_size" 16 "$(nl_stat ns_ring_size /tmp/k0.txt)"
 cpus=$(nl_stat nr_cpus /tmp/k0.txt)
 # More than all rings together hold overflows one CPU's, wherever they fall.
 ends=$((16 * cpus + 20))
-end_namespaces $ends
+end_ipc_namespaces $ends /tmp/k0.txt
+kept=$NS_KEPT
+lost=$NS_LOST
 [ "$lost" -gt 0 ] || fail "no end was lost: the rings kept all $ends, so this proves nothing"
 [ "$kept" -le $((16 * cpus)) ] || fail "the rings kept $kept ends, more than $cpus CPUs x 16"
 [ "$kept" -ge 16 ] || fail "the rings kept $kept ends, fewer than one full ring of 16"
@@ -80,7 +59,9 @@ msgtap-nlprobe stats >/tmp/k0.txt || fail "msgtap-nlprobe stats failed"
 check_eq "GET_STATS ns_ring_size" 4096 "$(nl_stat ns_ring_size /tmp/k0.txt)"
 # More than the default rings (256 per CPU) together hold.
 ends=$((256 * cpus + 88))
-end_namespaces $ends
+end_ipc_namespaces $ends /tmp/k0.txt
+kept=$NS_KEPT
+lost=$NS_LOST
 check_eq "kernel: ends lost with rings of 4096" 0 "$lost"
 listener_start /tmp/ev4096
 listener_stop
