@@ -23,7 +23,16 @@ rows_at_most() {
 		sed -n 's/.*"queues": *\([0-9][0-9]*\),.*/\1/p' | head -n 1)
 	[ -n "$_rows" ] && [ "$_rows" -le "$1" ]
 }
-rss_kb() { awk '/^VmRSS:/ { print $2 }' /proc/$MSGTAPD_PID/status; }
+# What msgtapd keeps: the lowest VmRSS over 2 s. One reading can land while
+# it holds a document it is rendering or writing (a few MB, freed after).
+rss_kb() {
+	_i=0
+	while [ $_i -lt 10 ]; do
+		awk '/^VmRSS:/ { print $2 }' /proc/$MSGTAPD_PID/status
+		sleep 0.2
+		_i=$((_i + 1))
+	done | sort -n | head -n 1
+}
 ns=$(stat -L -c %i /proc/self/ns/ipc)
 first=16777216
 
