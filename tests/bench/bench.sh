@@ -33,6 +33,7 @@ param() {
 # configuration alike (BENCHMARKS.md, "Short interleaved runs").
 ROUNDS=$(param rounds 40)
 COUNT=$(param count 4000)
+WORKLOADS=$(param workloads "loop pair")
 REPS=$(param reps 1)
 TPUT_SECONDS=$(param seconds 30)
 TPUT_SENDERS=$(param senders "1 2 4")
@@ -47,6 +48,7 @@ AB_SECONDS=$(param ab_seconds 10)
 CONFIGS=$(echo "$CONFIGS" | tr ',' ' ')
 AB_VARIANTS=$(echo "$AB_VARIANTS" | tr ',' ' ')
 AB_SENDERS=$(echo "$AB_SENDERS" | tr ',' ' ')
+WORKLOADS=$(echo "$WORKLOADS" | tr ',' ' ')
 TPUT_SENDERS=$(echo "$TPUT_SENDERS" | tr ',' ' ')
 SCALE_QUEUES=$(echo "$SCALE_QUEUES" | tr ',' ' ')
 [ "$TPUT_SENDERS" = none ] && TPUT_SENDERS=
@@ -191,7 +193,7 @@ echo "BENCH-INFO clocksource $(cat /sys/devices/system/clocksource/clocksource0/
 echo "BENCH-INFO memory_kb $(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
 echo "BENCH-INFO record_bytes $(msgtap-bench recsize)"
 echo "BENCH-INFO ns_record_bytes $(msgtap-bench nsrecsize)"
-echo "BENCH-INFO params rounds=$ROUNDS count=$COUNT reps=$REPS seconds=$TPUT_SECONDS senders=${TPUT_SENDERS:-none} queues=${SCALE_QUEUES:-none} sends=$SCALE_SENDS blocked=$BLOCKED"
+echo "BENCH-INFO params rounds=$ROUNDS count=$COUNT reps=$REPS seconds=$TPUT_SECONDS senders=${TPUT_SENDERS:-none} queues=${SCALE_QUEUES:-none} sends=$SCALE_SENDS blocked=$BLOCKED workloads=$(echo $WORKLOADS | tr " " ",")"
 [ -f $BARE_KO ] || fail "$BARE_KO missing from the initramfs"
 case " $CONFIGS " in
 *" old-e1 "* | *" msgtapd-old-e1 "*)
@@ -217,7 +219,7 @@ while [ "$round" -le "$ROUNDS" ]; do
 	done
 	for config in "$@"; do
 		setup "$config"
-		for w in loop pair; do
+		for w in $WORKLOADS; do
 			out=$(msgtap-bench $w --count "$COUNT" --reps "$REPS") ||
 				fail "msgtap-bench $w failed under $config"
 			echo "BENCH-COST $round $config ${out}"

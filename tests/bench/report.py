@@ -329,6 +329,8 @@ def main():
     ap.add_argument("--accel", default="")
     ap.add_argument("--receive-path", default="",
                     help="tests/bench/host/ir-per-event.sh output: msgtapd's receive path on the host")
+    ap.add_argument("--icount", action="store_true",
+                    help="the guest ran under qemu -icount shift=0: its ns are instructions")
     ap.add_argument("--pair", nargs=2, metavar=("A", "B"),
                     help="also B's ratio minus A's, round by round (e.g. old-e1 msgtap-e1)")
     a = ap.parse_args()
@@ -420,6 +422,9 @@ def main():
         "targets": targets,
         "receive_path_instructions_per_record": receive_path,
     }
+    if a.icount:
+        # Under -icount shift=0 every *_ns counts guest instructions.
+        result["unit"] = "instruction"
     if ab:
         result["ab_floods"] = {"rounds": ab, "summary": ab_sum}
     os.makedirs(a.out, exist_ok=True)
@@ -452,13 +457,23 @@ def main():
               f"{a.qemu}, `-accel {a.accel}`. Host: {a.host_cpu}, {a.host_cpus} CPUs. "
               f"Parameters: {info.get('params', '')}.")
     md.append("")
+    unit = "ns"
+    if a.icount:
+        unit = "instructions"
+        md.append("Counted, not timed: under `-icount shift=0` the guest's clock advances one ns "
+                  "per instruction executed, so every \"ns\" of this run is a guest instruction, "
+                  "the same on any host. A string instruction (`rep movs`, `rep stos`) counts once "
+                  "per element. With one vCPU, the delivery work and msgtapd are counted with the "
+                  "calls that cause them.")
+        md.append("")
     for w in ("pair", "loop"):
         res = costs.get(w)
         if not res:
             continue
-        md.append(f"### Cost per send: {WORKLOADS[w]}")
+        md.append(f"### Cost per send: {WORKLOADS[w].replace('(ns ', f'({unit} ')}")
         md.append("")
-        md.append("| configuration | median ns | range over rounds | × baseline | added ns | added − bare | added ÷ bare |")
+        md.append(f"| configuration | median {unit} | range over rounds | × baseline | added {unit} "
+                  "| added − bare | added ÷ bare |")
         md.append("|---|---:|---:|---:|---:|---:|---:|")
         for c in order:
             if c not in res:

@@ -7,7 +7,8 @@
   that computes them without a new run being published.
 - A small console with known answers: per-round ratios, --pair, a flood
   against its own untraced calls, a scale step's two halves, and floods
-  of two builds alternating (--ab).
+  of two builds alternating (--ab), and the same console counted in
+  instructions (--icount).
 """
 import json
 import os
@@ -106,6 +107,21 @@ class SmallConsole(unittest.TestCase):
         self.assertEqual(pair["msgtapd-e1"]["rounds"], 1)
         self.assertEqual(pair["msgtapd-e1"]["ratio"], 1.5)
         self.assertTrue(self.doc["complete"])
+
+    def test_counted_in_time_unless_icount(self):
+        self.assertNotIn("unit", self.doc)
+        self.assertIn("| configuration | median ns |", self.md)
+        with tempfile.TemporaryDirectory() as d:
+            console = os.path.join(d, "console.log")
+            with open(console, "w") as f:
+                f.write(SMALL)
+            doc, md = run_report(console, os.path.join(d, "out"), "--icount")
+        self.assertEqual(doc["unit"], "instruction")
+        # The numbers are the same; only what they are called changes.
+        self.assertEqual(doc["cost_per_send"], self.doc["cost_per_send"])
+        self.assertIn("| configuration | median instructions |", md)
+        self.assertIn("(instructions per pair)", md)
+        self.assertIn("Counted, not timed", md)
 
     def test_pair_is_per_round_difference_of_ratios(self):
         p = self.doc["pairs"]["pair"]
