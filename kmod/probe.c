@@ -68,6 +68,7 @@ struct msgtap_call {
 	u32 q_gid;
 	u32 q_mode;
 	bool reached; /* wrappers: do_msgsnd() ran inside this call */
+	bool failures_only; /* its filter records failed calls only */
 };
 
 bool msgtap_enabled = true;
@@ -157,6 +158,7 @@ static bool msgtap_begin(struct msgtap_ring *r, struct msgtap_call *c,
 	rcu_read_lock();
 	c->cgroup_id = msgtap_current_cgroup_id();
 	f = rcu_dereference(msgtap_filter);
+	c->failures_only = f && (f->flags & MSGTAP_FILTER_F_FAILURES_ONLY);
 	if (f && f->nrules) {
 		struct msgtap_subject s = { .value = {
 			[MSGTAP_FIELD_TGID] = task_tgid_nr(current),
@@ -186,20 +188,14 @@ static void msgtap_end(struct msgtap_ring *r, const struct msgtap_call *c,
 		       long result, u32 flags)
 {
 	u64 now = ktime_get_ns();
-	const struct msgtap_filter *f;
 	struct msgtap_send_event *ev;
-	bool failures_only;
 
 	/* The listener may have gone while this sender slept. */
 	if (!msgtap_listening()) {
 		WRITE_ONCE(r->drop_no_listener, r->drop_no_listener + 1);
 		return;
 	}
-	rcu_read_lock();
-	f = rcu_dereference(msgtap_filter);
-	failures_only = f && (f->flags & MSGTAP_FILTER_F_FAILURES_ONLY);
-	rcu_read_unlock();
-	if (failures_only && !result) {
+	if (c->failures_only && !result) {
 		WRITE_ONCE(r->filtered, r->filtered + 1);
 		return;
 	}

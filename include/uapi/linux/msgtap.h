@@ -279,7 +279,9 @@ enum msgtap_probe_kind {
  * value to be one of the rule's values, an exclude rule requires it to be
  * none of them. SET_FILTER replaces the whole filter at once; an empty
  * MSGTAP_A_FILTER nest (or none) clears it. GET_FILTER answers the filter in
- * force in the same form.
+ * force in the same form. A call is judged by the filter in force when it
+ * begins, including MSGTAP_FILTER_F_FAILURES_ONLY, which then looks at the
+ * call's result when it returns.
  */
 #define MSGTAP_FILTER_MAX_VALUES 64 /* values in one rule */
 
