@@ -14,7 +14,8 @@
  *   mix     every size in {0, 1, 100, 1000, 8000, msgmax} with every mtype in
  *           {1, 2, 7, 1<<30}, plus seeded random ones, each drained at once;
  *           mtype 0 and msgsz msgmax+1 (EINVAL); an unreadable msgp, which
- *           fails before do_msgsnd() runs (EFAULT); a setuid child (EACCES)
+ *           fails before do_msgsnd() runs (EFAULT); a msgp on a page not yet
+ *           faulted in (succeeds, mtype 424242); a setuid child (EACCES)
  *   reader  small messages taken by a concurrent blocking reader (which
  *           exercises the direct hand-over to a waiting receiver); the total
  *           stays below msgmnb so the sender never has to wait
@@ -639,6 +640,43 @@ static void step_efault(int q)
 		die("mmap");
 	send_expect(q, p, 10, 0, EFAULT, "unreadable msgp");
 	munmap(p, (size_t)page);
+}
+
+/*
+ * msgp on a page this process has not touched yet: a file's page in the page
+ * cache, mapped but not faulted in. msgtap's wrapper probe cannot read mtype
+ * without a fault, so it follows the call; the kernel's own read faults the
+ * page in and the send succeeds, recorded once by do_msgsnd() and not as an
+ * early failure. The mtype (NOT_PRESENT_MTYPE) is one no other step uses.
+ */
+#define NOT_PRESENT_MTYPE 424242L
+static void step_not_present(int q)
+{
+	char path[] = "/tmp/msgtap-workload-XXXXXX";
+	long page = sysconf(_SC_PAGESIZE);
+	struct msgbuf_any *m = msg_alloc(), *in = msg_alloc();
+	int fd = mkstemp(path);
+	void *p;
+
+	if (fd < 0)
+		die("mkstemp");
+	m->mtype = NOT_PRESENT_MTYPE;
+	memcpy(m->mtext, "not there", 10);
+	if (ftruncate(fd, page) < 0 ||
+	    pwrite(fd, m, sizeof(*m) + 10, 0) != (ssize_t)(sizeof(*m) + 10))
+		die(path);
+	p = mmap(NULL, (size_t)page, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		die("mmap");
+	close(fd);
+	unlink(path);
+	send_expect(q, p, 10, 0, 0, "msgp on a page not faulted in");
+	if (msgrcv(q, in, (size_t)msgmax, 0, IPC_NOWAIT) != 10 ||
+	    in->mtype != NOT_PRESENT_MTYPE)
+		deviation("not present: msgrcv: %s", strerror(errno));
+	munmap(p, (size_t)page);
+	free(in);
+	free(m);
 }
 
 static void mode_doomed(int q, int fail, int fail_cpu);
@@ -1288,6 +1326,7 @@ int main(int argc, char **argv)
 
 		step_mix(qmix, 1 + (int)rnd(3));
 		step_efault(qmix);
+		step_not_present(qmix);
 		step_eacces(qmix);
 		step_reader(qreader);
 		step_full(qfull);

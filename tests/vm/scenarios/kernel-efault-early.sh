@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Proves that a send whose msgp cannot be read, which fails with EFAULT
 # before do_msgsnd() runs, is recorded once, flagged early (mtype 0), by the
-# syscall-wrapper probes: 64-bit msgsnd (libc and syscall()), 32-bit msgsnd
+# syscall-wrapper probes, and that a send from a page not yet faulted in,
+# which the wrappers follow too, is recorded once, by do_msgsnd(): 64-bit msgsnd (libc and syscall()), 32-bit msgsnd
 # (libc and syscall()) and the 32-bit ipc(2) multiplexer. Every other send is
 # recorded exactly as the workloads saw it and never as early; GET_STATS
 # lists the four probes and the kprobe on msg_exit_ns (IPC namespace ends);
@@ -48,6 +49,12 @@ for run in $runs; do
 	check_eq "$run: EFAULT sends in the truth of queue $q" 1 "$(truth_get /tmp/t$i.json "$q" EFAULT)"
 	check_eq "$run: early EFAULT records (pid $pid, queue $q, compat $compat, mtype 0)" 1 \
 		"$(kv_count /tmp/ev tgid="$pid" msqid="$q" result=-14 early=1 compat=$compat mtype=0 msgsz=10 msgflg=0 qknown=1)"
+	# The wrapper could not read mtype without a fault and followed the call;
+	# do_msgsnd() ran, so only its record exists.
+	check_eq "$run: records of the send from a page not faulted in (mtype 424242)" 1 \
+		"$(kv_count /tmp/ev tgid="$pid" msqid="$q" mtype=424242)"
+	check_eq "$run: ... a success, not early" 1 \
+		"$(kv_count /tmp/ev tgid="$pid" msqid="$q" mtype=424242 result=0 early=0 compat=$compat msgsz=10)"
 	check_eq "$run: records of pid $pid with the wrong compat flag" 0 \
 		"$(kv_count /tmp/ev tgid="$pid" compat=$((1 - compat)))"
 	calls=$((calls + $(truth_get /tmp/t$i.json '*' calls)))
