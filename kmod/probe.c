@@ -340,7 +340,6 @@ static int msgtap_wrapper_entry(struct kretprobe_instance *ri,
 		(const struct pt_regs *)regs_get_kernel_argument(regs, 0);
 	struct msgtap_call *c = (struct msgtap_call *)ri->data;
 	const void __user *msgp;
-	bool compat;
 
 	switch (w->abi) {
 	case MSGTAP_ABI_X64:
@@ -348,14 +347,12 @@ static int msgtap_wrapper_entry(struct kretprobe_instance *ri,
 		msgp = (const void __user *)u->si;
 		c->msgsz = u->dx;
 		c->msgflg = (int)u->r10;
-		compat = false;
 		break;
 	case MSGTAP_ABI_IA32:
 		c->msqid = (int)u->bx;
 		msgp = compat_ptr((u32)u->cx);
 		c->msgsz = (u64)(s64)(s32)u->dx;
 		c->msgflg = (int)u->si;
-		compat = true;
 		break;
 	case MSGTAP_ABI_IA32_IPC:
 		if (((u32)u->bx & 0xffff) != MSGTAP_IPC_MSGSND)
@@ -364,7 +361,6 @@ static int msgtap_wrapper_entry(struct kretprobe_instance *ri,
 		c->msgsz = (u64)(s64)(s32)u->dx;
 		c->msgflg = (int)u->si;
 		msgp = compat_ptr((u32)u->di);
-		compat = true;
 		break;
 	default:
 		return 1;
@@ -372,7 +368,7 @@ static int msgtap_wrapper_entry(struct kretprobe_instance *ri,
 	/* Readable: the kernel will read it too and do_msgsnd() records the
 	 * call. (A concurrent munmap in between could still make the kernel
 	 * fail; that race is not followed.) */
-	if (msgtap_mtype_readable(msgp, compat))
+	if (msgtap_mtype_readable(msgp, w->abi != MSGTAP_ABI_X64))
 		return 1;
 	c->reached = false;
 	c->nvcsw = current->nvcsw;

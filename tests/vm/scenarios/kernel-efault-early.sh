@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Proves that a send whose msgp cannot be read, which fails with EFAULT
 # before do_msgsnd() runs, is recorded once, flagged early (mtype 0), by the
-# syscall-wrapper probes, and that a send from a page not yet faulted in,
-# which the wrappers follow too, is recorded once, by do_msgsnd(): 64-bit msgsnd (libc and syscall()), 32-bit msgsnd
-# (libc and syscall()) and the 32-bit ipc(2) multiplexer. Every other send is
+# syscall-wrapper probes: 64-bit msgsnd (libc and syscall()), 32-bit msgsnd
+# (libc and syscall()) and the 32-bit ipc(2) multiplexer; and that a send
+# from a page not yet faulted in, which those probes follow too, is recorded
+# once, by do_msgsnd(), as a success and not early. Every other send is
 # recorded exactly as the workloads saw it and never as early; GET_STATS
 # lists the four probes and the kprobe on msg_exit_ns (IPC namespace ends);
 # every probe hit ends in exactly one counter.
