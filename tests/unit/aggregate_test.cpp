@@ -360,6 +360,47 @@ TEST(Aggregator, FailedCallsWaitForTheirQueueWhileStrayRowsAreFull) {
   EXPECT_TRUE(agg.queues().empty());
 }
 
+// A failed call of a later namespace held back, then a late call of the freed
+// one with the same number and msqid: the row made for the late call is the
+// freed namespace's, and the held-back call does not belong in it. Counted
+// into it, it retired the row its own insertion was still using.
+TEST(Aggregator, HeldBackCallOfALaterNamespaceKeepsWaiting) {
+  using testing::make_ns_gone;
+  Aggregator agg;
+  agg.set_limits({.max_queues = 8, .max_stray = 1});
+  agg.add_send(make_event({.msqid = 100, .result = -EINVAL}));  // takes the one stray row
+  agg.add_send(
+      make_event({.ipc_ns = kOtherNs, .msqid = 0, .flags = MSGTAP_EVF_QUEUE_KNOWN, .ts_ns = 50}));
+  agg.ns_gone(make_ns_gone({.ipc_ns = kOtherNs, .ts_ns = 200}));
+
+  // The later namespace's call on id 0 found no queue: the old row retires,
+  // and the call waits, the stray rows being full.
+  agg.add_send(make_event({.ipc_ns = kOtherNs, .msqid = 0, .result = -EINVAL, .ts_ns = 300}));
+  EXPECT_EQ(agg.deferred(), 1U);
+  EXPECT_FALSE(agg.queues().contains({kOtherNs, 0}));
+  EXPECT_EQ(agg.retired().queues, 1U);
+
+  // A CPU drained later brings a call of the freed namespace.
+  agg.add_send(make_event(
+      {.ipc_ns = kOtherNs, .msqid = 0, .msgsz = 8, .flags = MSGTAP_EVF_QUEUE_KNOWN, .ts_ns = 150}));
+  const QueueStats& old = *agg.queues().at({kOtherNs, 0});
+  EXPECT_EQ(old.ns_gone_ns, 200U);
+  EXPECT_EQ(old.send.sends_ok, 1U);
+  EXPECT_EQ(old.send.bytes_ok, 8U);
+  EXPECT_EQ(old.send.sends_failed, 0U);
+  EXPECT_EQ(agg.deferred(), 1U);
+
+  // Settled, the held-back call retires the freed namespace's row and, with
+  // no stray row for it, is folded into its namespace's row.
+  agg.settle();
+  EXPECT_EQ(agg.deferred(), 0U);
+  EXPECT_EQ(agg.retired().queues, 2U);
+  EXPECT_EQ(agg.retired().sends_ok, 2U);
+  EXPECT_EQ(agg.folded_sends(), 1U);
+  EXPECT_EQ(agg.queues().at({kOtherNs, kFoldMsqid})->send.errors.at(EINVAL), 1U);
+  EXPECT_FALSE(agg.queues().contains({kOtherNs, 0}));
+}
+
 // A freed namespace's inode number given to a later one: the kernel does
 // that (lowest free number first), and the first queue of each gets msqid 0.
 TEST(Aggregator, ReusedNamespaceGetsRowsOfItsOwn) {

@@ -189,13 +189,18 @@ std::pair<SharedQueueStats*, bool> Aggregator::new_row(const QueueKey& key,
     SharedQueueStats* row = insert(key);
     mark_if_late(row, key, ev.ts_ns);
     // Calls of this id held back before it had a row came first: counted
-    // now, they find it.
-    if (!deferred_.empty())
+    // now, they find it. Not those made after the end of a freed namespace
+    // whose late call made this row: they are a later namespace's and would
+    // retire it (and re-enter this function) while it is still in use.
+    if (!deferred_.empty()) {
+      const uint64_t end = (*row)->ns_gone_ns;
       std::erase_if(deferred_, [&](const msgtap_send_event& held) {
         if (!(QueueKey{held.ipc_ns, held.msqid} == key)) return false;
+        if (end != 0 && held.ts_ns > end) return false;
         add_send(held);
         return true;
       });
+    }
     return {row, false};
   }
   if (room && !settling_ && deferred_.size() < kMaxDeferred) {
