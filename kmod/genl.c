@@ -45,7 +45,12 @@ u32 msgtap_listener;
  * msgtap_deliver_lock). Delivery goes by port id, and a released socket
  * gives its port up before the NETLINK_URELEASE notifier tells us: another
  * socket, of any user, could bind that port meanwhile. Delivery stops as
- * soon as this socket is dead instead of waiting for the notifier.
+ * soon as this socket is dead instead of waiting for the notifier, and
+ * checks that just before each send, after the batch is built. What is left
+ * open is the release's own step between giving the port up and marking the
+ * socket dead (netlink_release()): the kernel exports no way to send to a
+ * socket rather than to a port. A socket that binds the port in that step
+ * and registers replaces this one (msgtap_cmd_register()).
  */
 static struct sock *msgtap_listener_sk;
 
@@ -134,6 +139,12 @@ static __always_inline int msgtap_unicast_records(u32 portid, int type,
 		       (const u8 *)slots + ((pos + i) & mask) * size, size);
 	}
 	genlmsg_end(skb, hdr);
+	/* Last, with nothing that may sleep between it and the send: a closing
+	 * socket may have given its port up already (msgtap_listener_sk). */
+	if (sock_flag(msgtap_listener_sk, SOCK_DEAD)) {
+		nlmsg_free(skb);
+		return -ECONNREFUSED;
+	}
 	return genlmsg_unicast(&init_net, skb, portid);
 }
 
@@ -212,11 +223,7 @@ static int msgtap_next_batch(struct msgtap_ring *r, bool ns, u64 *tail,
 {
 	int err;
 
-	/* A closing socket may have given its port up already: it is gone
-	 * (see msgtap_listener_sk). */
-	if (sock_flag(msgtap_listener_sk, SOCK_DEAD))
-		err = -ECONNREFUSED;
-	else if (ns)
+	if (ns)
 		err = msgtap_send_ns_batch(r, tail, head, portid);
 	else
 		err = msgtap_send_batch(r, tail, head, portid);
@@ -304,6 +311,16 @@ static int msgtap_cmd_register(struct sk_buff *skb, struct genl_info *info)
 	int err = 0;
 
 	mutex_lock(&msgtap_deliver_lock);
+	/* A listener whose socket is closing, or whose port another socket
+	 * (this one) has bound since, is gone: the notifier has not told us
+	 * yet. */
+	if (msgtap_listener &&
+	    (sock_flag(msgtap_listener_sk, SOCK_DEAD) ||
+	     (msgtap_listener == info->snd_portid &&
+	      msgtap_listener_sk != NETLINK_CB(skb).sk))) {
+		pr_info("listener (port %u) is gone\n", msgtap_listener);
+		msgtap_forget_listener();
+	}
 	if (msgtap_listener && msgtap_listener != info->snd_portid) {
 		msgtap_err_fmt(info, "another listener is registered",
 			       "another listener (netlink port %u) is registered",
@@ -474,6 +491,40 @@ static const struct nla_policy msgtap_set_filter_policy[MSGTAP_A_MAX + 1] = {
 	[MSGTAP_A_FILTER] = NLA_POLICY_NESTED(msgtap_filter_policy),
 };
 
+/* The values a call can have, by field: a rule with another value could
+ * never match (and an include rule would drop every call). */
+static const u64 msgtap_field_max[MSGTAP_FIELD_MAX + 1] = {
+	[MSGTAP_FIELD_TGID] = INT_MAX,
+	[MSGTAP_FIELD_UID] = U32_MAX,
+	[MSGTAP_FIELD_IPC_NS] = U32_MAX,
+	[MSGTAP_FIELD_MSQID] = INT_MAX,
+	[MSGTAP_FIELD_CGROUP] = U64_MAX,
+};
+
+/* Says which range @v left (the extack macros take literals only). */
+static void msgtap_value_range_err(struct genl_info *info,
+				   const struct nlattr *v, u32 field)
+{
+	switch (field) {
+	case MSGTAP_FIELD_TGID:
+		NL_SET_ERR_MSG_ATTR(info->extack, v,
+				    "tgid filter values must be 0..INT_MAX");
+		break;
+	case MSGTAP_FIELD_UID:
+		NL_SET_ERR_MSG_ATTR(info->extack, v,
+				    "uid filter values must be 0..UINT32_MAX");
+		break;
+	case MSGTAP_FIELD_IPC_NS:
+		NL_SET_ERR_MSG_ATTR(info->extack, v,
+				    "ipc-ns filter values must be 0..UINT32_MAX");
+		break;
+	default:
+		NL_SET_ERR_MSG_ATTR(info->extack, v,
+				    "msqid filter values must be 0..INT_MAX");
+		break;
+	}
+}
+
 /* Adds one validated MSGTAP_FILTER_A_RULE nest to @f. */
 static int msgtap_parse_rule(struct msgtap_filter *f, const struct nlattr *nla,
 			     struct genl_info *info)
@@ -514,9 +565,8 @@ static int msgtap_parse_rule(struct msgtap_filter *f, const struct nlattr *nla,
 			return -EINVAL;
 		}
 		value = nla_get_u64(v);
-		if (field == MSGTAP_FIELD_MSQID && value > INT_MAX) {
-			NL_SET_ERR_MSG_ATTR(info->extack, v,
-					    "msqid filter values must be 0..INT_MAX");
+		if (value > msgtap_field_max[field]) {
+			msgtap_value_range_err(info, v, field);
 			return -EINVAL;
 		}
 		r->values[r->nvalues++] = value;
@@ -703,12 +753,20 @@ static int msgtap_netlink_event(struct notifier_block *nb,
 {
 	const struct netlink_notify *n = ptr;
 
+	/* Every generic netlink socket's release comes here: without the
+	 * lock unless it is the listener's port. A released socket cannot
+	 * register, so the port becomes the listener's meanwhile only by a new
+	 * socket, which must stay. */
 	if (event != NETLINK_URELEASE || n->protocol != NETLINK_GENERIC ||
-	    !net_eq(n->net, &init_net) || !n->portid)
+	    !net_eq(n->net, &init_net) || !n->portid ||
+	    n->portid != READ_ONCE(msgtap_listener))
 		return NOTIFY_DONE;
 
 	mutex_lock(&msgtap_deliver_lock);
-	if (n->portid == msgtap_listener) {
+	/* The port may be a new listener's already (see msgtap_cmd_register());
+	 * the released socket is marked dead before this runs. */
+	if (n->portid == msgtap_listener &&
+	    sock_flag(msgtap_listener_sk, SOCK_DEAD)) {
 		pr_info("listener (port %u) closed its socket\n", n->portid);
 		msgtap_forget_listener();
 	}
@@ -739,6 +797,13 @@ int msgtap_genl_init(unsigned int flush_ms)
 		return err;
 	}
 	return 0;
+}
+
+/* Undoes what a kick may have started when msgtap_genl_init() failed:
+ * call after the probes are gone and the rings' kicks have finished. */
+void msgtap_genl_abort(void)
+{
+	cancel_delayed_work_sync(&msgtap_drain);
 }
 
 /* Call after the probe is gone: nothing new reaches the rings then. */

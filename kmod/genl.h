@@ -16,6 +16,7 @@ static __always_inline bool msgtap_listening(void)
 }
 
 int msgtap_genl_init(unsigned int flush_ms);
+void msgtap_genl_abort(void);
 void msgtap_genl_exit(void);
 
 /* irq_work callback of the rings: a ring is half full, drain now. */

@@ -96,6 +96,9 @@ static int __init msgtap_init(void)
 err_genl:
 	msgtap_probe_exit();
 	msgtap_ring_quiesce();
+	/* The namespace probe records with no listener: a half-full ring's
+	 * kick may have queued the delivery work. */
+	msgtap_genl_abort();
 err_probe:
 	msgtap_ring_exit();
 err_ring:

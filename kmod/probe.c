@@ -541,8 +541,11 @@ static void msgtap_probe_fill(const struct kretprobe *krp,
 	info->kind = MSGTAP_PROBE_KIND_KRETPROBE;
 	info->maxactive = krp->maxactive;
 	/* nmissed: no free instance; kp.nmissed: the probe fired while
-	 * another kprobe handler ran on this CPU. */
-	info->nmissed = (u64)READ_ONCE(krp->nmissed) +
+	 * another kprobe handler ran on this CPU. The kernel keeps the first
+	 * in an int, bumped without atomics: read as the u32 it counts up
+	 * (not sign-extended past 2^31), a count that may run short when
+	 * CPUs miss at once (the uapi says so). */
+	info->nmissed = (u64)(u32)READ_ONCE(krp->nmissed) +
 			READ_ONCE(krp->kp.nmissed);
 }
 

@@ -29,7 +29,9 @@
  *   Attributes: none. Answers with an ack. Fails with EBUSY if another
  *   socket is registered: the extack message gives its port id (kernels
  *   without formatted extack messages, such as 6.1, write it to the kernel
- *   log instead). Registering the same socket again is a no-op. Send
+ *   log instead). A registered socket that is being closed no longer
+ *   counts, even before the release notifier below has run. Registering the
+ *   same socket again is a no-op. Send
  *   records of calls made while no listener was registered are not queued
  *   (see MSGTAP_STAT_DROP_NO_LISTENER); a record that a sender was writing
  *   at the moment the last listener went away is discarded at the next
@@ -78,8 +80,8 @@
  *   (absent or empty: no filter). The new filter applies to calls that begin
  *   after the ack. Fails with an extack message naming the problem: EINVAL
  *   for a rule without a field, two rules on one field, a rule with no
- *   values or more than MSGTAP_FILTER_MAX_VALUES, an msqid value above
- *   INT_MAX, unknown flag bits, a wrong attribute type or length; ERANGE for
+ *   values or more than MSGTAP_FILTER_MAX_VALUES, a value out of its
+ *   field's range (see "Filters"), unknown flag bits, a wrong attribute type or length; ERANGE for
  *   a field number outside enum msgtap_filter_field and for a flag attribute
  *   (MSGTAP_RULE_A_EXCLUDE) that carries a payload, as the netlink core
  *   answers those.
@@ -114,7 +116,10 @@
  *   If the listener's receive buffer is full, the batch is kept queued and
  *   retried (MSGTAP_STAT_DELIVERY_RETRIES); netlink then also reports an
  *   overrun (ENOBUFS) on the listener's socket although nothing was lost.
- *   Records are lost only where a MSGTAP_STAT_DROP_* counter says so.
+ *   Records are lost only where a MSGTAP_STAT_DROP_* counter says so, with
+ *   one exception the module cannot see: a socket filter (SO_ATTACH_FILTER,
+ *   or a security module) on the listener's socket that drops a batch,
+ *   which netlink reports as delivered. Do not attach one.
  *
  * Event records
  * -------------
@@ -221,7 +226,9 @@ enum msgtap_attr {
 enum msgtap_stat {
 	MSGTAP_STAT_UNSPEC,
 	MSGTAP_STAT_PAD, /* padding; ignore */
-	MSGTAP_STAT_PROBE_HITS, /* calls that entered the probed function */
+	/* calls that entered the probed function, and calls that failed
+	 * with EFAULT before it (MSGTAP_EVF_EARLY) */
+	MSGTAP_STAT_PROBE_HITS,
 	MSGTAP_STAT_EVENTS_QUEUED, /* records written to a per-CPU ring */
 	MSGTAP_STAT_DROP_RING_FULL, /* record lost: its CPU's ring was full */
 	MSGTAP_STAT_DROP_NO_LISTENER, /* not queued: nobody registered */
@@ -257,7 +264,13 @@ enum msgtap_probe_attr {
 	MSGTAP_PROBE_A_SYMBOL, /* string: the probed kernel function */
 	MSGTAP_PROBE_A_KIND, /* u32: enum msgtap_probe_kind */
 	/* u64: calls the probe could not follow (kretprobe instances ran out,
-	 * or the probe fired recursively); these calls have no record */
+	 * or the probe fired recursively). A call do_msgsnd()'s probe missed
+	 * has no record, or (rarely) an EARLY one if the call failed with
+	 * EFAULT; a call a syscall-entry probe missed has none only if it
+	 * failed with EFAULT before do_msgsnd(). So the sum over probes is an
+	 * upper bound of the calls without a record. The kernel counts
+	 * running out of instances without atomics: CPUs that miss at the
+	 * same moment may be counted once */
 	MSGTAP_PROBE_A_NMISSED,
 	MSGTAP_PROBE_A_MAXACTIVE, /* u32: kretprobe instances (0: kprobe) */
 	__MSGTAP_PROBE_A_MAX
@@ -281,7 +294,10 @@ enum msgtap_probe_kind {
  * MSGTAP_A_FILTER nest (or none) clears it. GET_FILTER answers the filter in
  * force in the same form. A call is judged by the filter in force when it
  * begins, including MSGTAP_FILTER_F_FAILURES_ONLY, which then looks at the
- * call's result when it returns.
+ * call's result when it returns. An EARLY call (MSGTAP_EVF_EARLY) is judged
+ * when it returns, by the filter and the enabled state in force then.
+ * Values that no call can have are refused (EINVAL): tgid and msqid above
+ * INT_MAX, uid and ipc-ns above U32_MAX.
  */
 #define MSGTAP_FILTER_MAX_VALUES 64 /* values in one rule */
 
@@ -326,8 +342,9 @@ enum msgtap_filter_field {
 /* Bits of msgtap_send_event.flags. */
 enum msgtap_event_flags {
 	/* the task slept voluntarily inside the call (its voluntary context
-	 * switch count changed): a blocked sender waiting for room, or a
-	 * sleep for memory */
+	 * switch count changed): a blocked sender waiting for room, a sleep
+	 * for memory or for a page of msgp, or, on PREEMPT_RT kernels, a wait
+	 * for the queue's lock (a sleeping lock there) */
 	MSGTAP_EVF_SLEPT = 1U << 0,
 	/* the call was made through a 32-bit (compat) system call */
 	MSGTAP_EVF_COMPAT = 1U << 1,

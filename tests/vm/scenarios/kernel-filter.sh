@@ -68,6 +68,11 @@ expect_fail EINVAL "two filter rules on the same field" $P set-filter --rule tgi
 expect_fail EINVAL "more than 64 values in one filter rule" $P set-filter --rule tgid=1..65
 expect_fail EINVAL "msqid filter values must be 0..INT_MAX" $P set-filter --rule msqid=3,-1
 expect_fail EINVAL "msqid filter values must be 0..INT_MAX" $P set-filter --rule msqid=2147483648
+# Values no call can have would make an include rule drop every call.
+expect_fail EINVAL "tgid filter values must be 0..INT_MAX" $P set-filter --rule tgid=1,2147483648
+expect_fail EINVAL "uid filter values must be 0..UINT32_MAX" $P set-filter --rule uid=4294967296
+expect_fail EINVAL "ipc-ns filter values must be 0..UINT32_MAX" \
+	$P set-filter --rule ipcns!=-1
 expect_fail EINVAL "filter rule without values" $P set-filter --rule tgid=
 # Wrong types or lengths, EINVAL by the header: 10 MSGTAP_A_FILTER; in it 2
 # FLAGS (u32), 3 RULE (nest); in a rule 2 FIELD (u32), 3 EXCLUDE (flag, no
