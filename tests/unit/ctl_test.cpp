@@ -1,11 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// msgtapctl's pure parts: the QUEUE argument, and msgtapctl top's rates,
-// order and frames.
+// msgtapctl's pure parts: the QUEUE argument, msgtapctl top's rates,
+// order and frames, and the exchange with msgtapd (its failures).
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
+#include <vector>
 
+#include "common/fd.h"
+#include "ctl/daemon_client.h"
 #include "ctl/queue_select.h"
 #include "ctl/top_format.h"
 #include "test_events.h"
@@ -174,6 +182,67 @@ TEST(Top, Json) {
   EXPECT_EQ(j["queues"][0]["msqid"], 1);
   EXPECT_DOUBLE_EQ(j["queues"][0]["sends_per_s"].get<double>(), 4);
   EXPECT_EQ(j["loss"]["nothing_lost"], true);
+}
+
+// A unix socket bound at a fresh path, listening with @backlog, that never
+// accepts: a msgtapd stopped with SIGSTOP, as connect() sees it.
+struct StoppedDaemon {
+  explicit StoppedDaemon(int backlog) {
+    path = ::testing::TempDir() + "msgtap-ctl-" + std::to_string(::getpid()) + ".sock";
+    ::unlink(path.c_str());
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+    fd = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    EXPECT_EQ(::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(::listen(fd.get(), backlog), 0);
+  }
+  ~StoppedDaemon() { ::unlink(path.c_str()); }
+  std::string path;
+  UniqueFd fd;
+};
+
+TEST(AskDaemon, ABacklogThatStaysFullTimesOut) {
+  StoppedDaemon daemon(0);
+  // Fill the backlog (one connection with backlog 0) without blocking.
+  std::vector<UniqueFd> queued;
+  for (int i = 0; i < 4; ++i) {
+    UniqueFd c(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, daemon.path.c_str(), sizeof(addr.sun_path) - 1);
+    if (::connect(c.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) < 0) {
+      ASSERT_EQ(errno, EAGAIN);
+      break;
+    }
+    queued.push_back(std::move(c));
+  }
+  ASSERT_FALSE(queued.empty());
+  const auto start = std::chrono::steady_clock::now();
+  auto r = ask_daemon(daemon.path, control::Command::status, std::chrono::milliseconds(300));
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ETIMEDOUT);
+  EXPECT_NE(r.error().message.find("did not accept the connection"), std::string::npos)
+      << r.error().message;
+  EXPECT_LT(took, std::chrono::seconds(5));
+}
+
+TEST(AskDaemon, AnAcceptedButUnansweredRequestTimesOut) {
+  StoppedDaemon daemon(4);
+  auto r = ask_daemon(daemon.path, control::Command::status, std::chrono::milliseconds(200));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ETIMEDOUT);
+  EXPECT_NE(r.error().message.find("did not answer"), std::string::npos) << r.error().message;
+}
+
+TEST(AskDaemon, NoSocketIsNotRunning) {
+  const std::string path = ::testing::TempDir() + "msgtap-ctl-none.sock";
+  ::unlink(path.c_str());
+  auto r = ask_daemon(path, control::Command::status);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(daemon_not_running(r.error()));
+  EXPECT_NE(r.error().message.find("msgtapd not running"), std::string::npos);
 }
 
 }  // namespace
