@@ -71,6 +71,7 @@ stats::Snapshot make_sample_snapshot(const stats::Aggregator& agg, const stats::
                           .ipcns_gone_received = 6,
                           .ipcns_gone_seq_gaps = 2,
                           .drop_no_listener_at_register = 3,
+                          .delivered_at_register = 9,
                           .restore_gap = 7};
   return stats::make_snapshot(1732700000.25, d, sample_kernel(), agg, base);
 }
@@ -97,7 +98,7 @@ TEST(Json, ExactSchemaOneDocument) {
     "daemon": {"events_received": 5, "batches_received": 2, "seq_gaps": 1,
                "socket_overruns": 1, "socket_drops": 0, "malformed": 0,
                "unknown_attributes": 4, "foreign_datagrams": 5,
-               "drop_no_listener_at_register": 3,
+               "drop_no_listener_at_register": 3, "delivered_at_register": 9,
                "restore_gap": 7, "ipcns_gone_received": 6, "ipcns_gone_seq_gaps": 2},
     "kernel": {"probe_hits": 20, "events_queued": 15, "drop_ring_full": 2,
                "drop_no_listener": 3, "drop_undeliverable": 0, "delivery_nomem": 0,
@@ -170,25 +171,31 @@ TEST(Json, FoldedCountReadsBackAndMayBeAbsent) {
 }
 
 // So are the daemon's and the loss's restore_gap and the daemon's
-// drop_no_listener_at_register, which is null while not known.
+// drop_no_listener_at_register and delivered_at_register, null while not
+// known.
 TEST(Json, RestoreGapReadsBackAndMayBeAbsent) {
   stats::Snapshot s = sample_snapshot();
   auto j = ordered_json::parse(render_json(s));
   auto back = snapshot_from_json(j);
   ASSERT_TRUE(back.ok()) << back.error().message;
   EXPECT_EQ(back->daemon.drop_no_listener_at_register, std::optional<uint64_t>(3));
+  EXPECT_EQ(back->daemon.delivered_at_register, std::optional<uint64_t>(9));
   EXPECT_EQ(back->daemon.restore_gap, 7U);
   EXPECT_EQ(back->loss.restore_gap, 7U);
   j["daemon"]["drop_no_listener_at_register"] = nullptr;
+  j["daemon"]["delivered_at_register"] = nullptr;
   back = snapshot_from_json(j);
   ASSERT_TRUE(back.ok()) << back.error().message;
   EXPECT_FALSE(back->daemon.drop_no_listener_at_register);
+  EXPECT_FALSE(back->daemon.delivered_at_register);
   j["daemon"].erase("drop_no_listener_at_register");
+  j["daemon"].erase("delivered_at_register");
   j["daemon"].erase("restore_gap");
   j["loss"].erase("restore_gap");
   back = snapshot_from_json(j);
   ASSERT_TRUE(back.ok()) << back.error().message;
   EXPECT_FALSE(back->daemon.drop_no_listener_at_register);
+  EXPECT_FALSE(back->daemon.delivered_at_register);
   EXPECT_EQ(back->daemon.restore_gap, 0U);
   EXPECT_EQ(back->loss.restore_gap, 0U);
 }

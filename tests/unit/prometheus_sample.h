@@ -77,6 +77,7 @@ inline stats::Snapshot rich_snapshot() {
                           .ipcns_gone_received = 5,
                           .ipcns_gone_seq_gaps = 1,
                           .drop_no_listener_at_register = 3,
+                          .delivered_at_register = 40,
                           .restore_gap = 0};
   stats::Snapshot s = stats::make_snapshot(1732700000.25, d, k, agg);
   s.stats_since = 1732690000.5;

@@ -2,6 +2,8 @@
 #include "daemon/writer.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -149,6 +151,46 @@ TEST_F(Writer, JsonErrorsAreCountedAndClearedByTheNextWrite) {
   s = w.status();
   EXPECT_EQ(s.json_writes, 1U);
   EXPECT_TRUE(s.last_json_error.empty());
+}
+
+// A full disk cuts a json-lines write short: the piece must not take the
+// next line with it. RLIMIT_FSIZE makes the write short as a full disk does.
+TEST_F(Writer, AShortJsonLineIsCutOffNotGluedToTheNext) {
+  FileWriter w;
+  w.finish();  // jobs are written at once, on this thread
+  const auto lines_only = [&](double timestamp) {
+    FileWriter::Job j = job(timestamp);
+    j.json_path.clear();
+    j.textfile.clear();
+    return j;
+  };
+  const auto path = dir_ / "history.jsonl";
+  w.submit(lines_only(1.0));
+  const auto one_line = std::filesystem::file_size(path);
+  ASSERT_GT(one_line, 2U);
+
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  const auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
+  rlimit low = old;
+  low.rlim_cur = one_line + one_line / 2;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &low), 0);
+  w.submit(lines_only(2.0));  // half of it fits
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  ::signal(SIGXFSZ, old_handler);
+  EXPECT_EQ(std::filesystem::file_size(path), one_line);
+
+  w.submit(lines_only(3.0));
+  const std::string text = slurp(path);
+  ASSERT_EQ(lines(text), 2U);
+  std::istringstream in(text);
+  std::vector<double> stamps;
+  for (std::string line; std::getline(in, line);) {
+    const auto doc = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    ASSERT_FALSE(doc.is_discarded()) << line;
+    stamps.push_back(doc.at("timestamp").get<double>());
+  }
+  EXPECT_EQ(stamps, (std::vector<double>{1.0, 3.0}));
 }
 
 }  // namespace

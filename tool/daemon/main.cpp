@@ -224,11 +224,14 @@ class Daemon {
   struct Restored {
     std::string path;
     std::optional<uint64_t> no_listener_at_register;
+    std::optional<uint64_t> delivered_at_register;
+    uint64_t events_received = 0;
     genl::KernelStats kernel;
     stats::Loss loss;
   };
   std::optional<Restored> restored_;
   std::optional<uint64_t> no_listener_at_register_;
+  std::optional<uint64_t> delivered_at_register_;
   uint64_t restore_gap_ = 0;
 
   UniqueFd epoll_, signal_, timer_, listener_;
@@ -262,6 +265,10 @@ Result<void> Daemon::start() {
   aggregator_.set_limits(stats::QueueLimits::with_max(opt_.max_queues));
   restore_state();
   genl::Sink sink{[this](genl::Message& m) { handle(m); }, [this] { receiver_.on_overrun(); }};
+  // Nothing is delivered while no listener is registered: every record
+  // delivered from here on is this msgtapd's (note_registered()).
+  if (auto k = sock_.get_stats(kBlockingCallTimeout); k && k->listener_portid == 0)
+    delivered_at_register_ = k->counter("events_delivered");
   auto reg = sock_.call(MSGTAP_CMD_REGISTER, kBlockingCallTimeout, sink);
   if (!reg) {
     if (reg.error().code != EBUSY) return reg.error();
@@ -377,8 +384,12 @@ void Daemon::restore_state() {
   log(Priority::info, "continuing from {} (written {:.0f} s ago): {} queues", opt_.json_path,
       unix_now() - snap->timestamp, queues.size());
   aggregator_.restore(std::move(queues), snap->retired, snap->folded.sends);
-  restored_ = Restored{opt_.json_path, snap->daemon.drop_no_listener_at_register,
-                       std::move(snap->kernel), snap->loss};
+  restored_ = Restored{opt_.json_path,
+                       snap->daemon.drop_no_listener_at_register,
+                       snap->daemon.delivered_at_register,
+                       snap->daemon.events_received,
+                       std::move(snap->kernel),
+                       snap->loss};
   logged_folded_ = snap->folded.sends;
   if (snap->stats_since > 0) stats_since_ = snap->stats_since;
 }
@@ -415,6 +426,20 @@ void Daemon::note_registered(const genl::KernelStats& k) {
           "{} calls were made while no msgtapd was registered: the counts continued from {} miss "
           "them (restore_gap {})",
           no_listener - since, r.path, restore_gap_);
+    // The document covers what its msgtapd had received when it was taken;
+    // the kernel delivered more to it if it did not stop cleanly (killed,
+    // or it failed), or to another listener since.
+    if (r.delivered_at_register && delivered_at_register_) {
+      const uint64_t covered = *r.delivered_at_register + r.events_received;
+      if (*delivered_at_register_ > covered) {
+        const uint64_t after = *delivered_at_register_ - covered;
+        restore_gap_ += after;
+        log(Priority::warning,
+            "{} records were delivered after {} was written (its msgtapd did not stop cleanly, or "
+            "another listener ran since): the counts continued from it miss them (restore_gap {})",
+            after, r.path, restore_gap_);
+      }
+    }
   }
   restored_.reset();
 }
@@ -494,7 +519,7 @@ int Daemon::run() {
         log(Priority::warning, "kernel counters after unregistering: {}", k.error().message);
       last = std::make_shared<const stats::Snapshot>(snapshot());
     }
-    write_files(last, nullptr, /*exports=*/true);
+    write_files(last, nullptr, /*exports=*/final_round_ok_);
     writer_.finish();
     final_ok_ = final_round_ok_ && writer_.status().last_json_error.empty();
   }
@@ -608,6 +633,7 @@ stats::Snapshot Daemon::snapshot() {
   counters.socket_drops = socket_drops_;
   counters.foreign_datagrams = sock_.foreign_datagrams();
   counters.drop_no_listener_at_register = no_listener_at_register_;
+  counters.delivered_at_register = delivered_at_register_;
   counters.restore_gap = restore_gap_;
   // Every record of a call that returned before this round's FLUSH is in.
   aggregator_.settle();
@@ -695,7 +721,10 @@ void Daemon::finish_round(bool ok) {
     const stats::Snapshot& snap = *shared_snap;
     if (id == kWaiterJson) {
       json_queued_ = false;
-      write_files(shared_snap, doc, /*exports=*/true);
+      // After a failed round only the document (the counts, for --restore):
+      // the exports' losses would be a round old and look current. A
+      // textfile that stops changing shows in node_textfile_mtime_seconds.
+      write_files(shared_snap, doc, /*exports=*/ok);
       written = true;
       // Rates are per interval, and queues retire at interval ends, after a
       // document has shown them removed.

@@ -7,6 +7,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -136,12 +137,19 @@ void FileWriter::write(const Job& job) {
     UniqueFd fd(::open(job.json_lines.c_str(),
                        O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600));
     // One write: with O_APPEND a line lands whole or, on a full disk, short.
+    struct stat st {};
+    const bool regular = fd.valid() && ::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode);
     const ssize_t n = fd.valid() ? ::write(fd.get(), line.data(), line.size()) : -1;
-    if (n < 0)
+    if (n < 0) {
       error = fmt::format("cannot append to {}: {}", job.json_lines, std::strerror(errno));
-    else if (static_cast<size_t>(n) != line.size())
+    } else if (static_cast<size_t>(n) != line.size()) {
       error =
           fmt::format("cannot append to {}: wrote {} of {} bytes", job.json_lines, n, line.size());
+      // The next line must not be glued to the piece of this one: cut it
+      // off a file (this process is its only writer), end it in a pipe.
+      if (!(regular && ::ftruncate(fd.get(), st.st_size) == 0) && ::write(fd.get(), "\n", 1) < 0)
+        error += fmt::format(" (and cannot end the line: {})", std::strerror(errno));
+    }
   }
   if (!error.empty() && error != last_export_error_) log(Priority::err, "{}", error);
   last_export_error_ = error;

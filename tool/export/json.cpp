@@ -470,6 +470,10 @@ ordered_json daemon_to_json(const stats::DaemonCounters& d) {
     j["drop_no_listener_at_register"] = *d.drop_no_listener_at_register;
   else
     j["drop_no_listener_at_register"] = nullptr;
+  if (d.delivered_at_register)
+    j["delivered_at_register"] = *d.delivered_at_register;
+  else
+    j["delivered_at_register"] = nullptr;
   j["restore_gap"] = d.restore_gap;
   j["ipcns_gone_received"] = d.ipcns_gone_received;
   j["ipcns_gone_seq_gaps"] = d.ipcns_gone_seq_gaps;
@@ -491,6 +495,9 @@ Result<stats::DaemonCounters> daemon_from_json(const ordered_json& j) {
     // Absent from documents of msgtapd before restore_gap: unknown, and 0.
     if (auto at = j.find("drop_no_listener_at_register"); at != j.end() && !at->is_null())
       d.drop_no_listener_at_register = at->get<uint64_t>();
+    // Absent from documents of msgtapd before it noted it: unknown.
+    if (auto at = j.find("delivered_at_register"); at != j.end() && !at->is_null())
+      d.delivered_at_register = at->get<uint64_t>();
     d.restore_gap = j.value("restore_gap", uint64_t{0});
     // Absent from documents of msgtapd before namespace records: none seen.
     d.ipcns_gone_received = j.value("ipcns_gone_received", uint64_t{0});

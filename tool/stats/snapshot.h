@@ -40,11 +40,17 @@ struct DaemonCounters {
   // grow while one is registered): where the next msgtapd's restore_gap
   // starts.
   std::optional<uint64_t> drop_no_listener_at_register;  // none: not known yet
+  // The kernel's events_delivered just before this msgtapd registered (none
+  // delivers while no listener is registered): with events_received, what
+  // the kernel had delivered to this msgtapd when the document was taken.
+  // The next msgtapd's restore_gap adds what was delivered after it.
+  std::optional<uint64_t> delivered_at_register;  // none: not known
   // Calls the counts continued from a saved document (--restore) miss: made
   // while no msgtapd was registered between this one and the one that wrote
-  // the document, and what that document had lost itself that the kernel's
-  // counters no longer show (its seq_gaps and restore_gap; all of its loss
-  // if the module was reloaded since).
+  // the document; delivered to that one (or to any listener) after it wrote
+  // the document, if it did not stop cleanly; and what that document had
+  // lost itself that the kernel's counters no longer show (its seq_gaps and
+  // restore_gap; all of its loss if the module was reloaded since).
   uint64_t restore_gap = 0;
 
   bool operator==(const DaemonCounters&) const = default;
