@@ -115,6 +115,7 @@ HttpRequest parse_http_request(std::string_view data) {
   if (!target.starts_with('/')) return r;
   r.method = std::string(method);
   r.path = std::string(target.substr(0, target.find('?')));
+  r.http11 = version != "HTTP/1.0";
   r.parse = HttpRequest::Parse::ok;
   return r;
 }
@@ -128,9 +129,9 @@ std::string http_response(int status, std::string_view content_type, std::string
   return out;
 }
 
-std::string http_stream_head(std::string_view content_type) {
-  return fmt::format("HTTP/1.1 200 OK\r\nContent-Type: {}\r\nConnection: close\r\n\r\n",
-                     content_type);
+std::string http_stream_head(std::string_view content_type, bool chunked) {
+  return fmt::format("HTTP/1.1 200 OK\r\nContent-Type: {}\r\n{}Connection: close\r\n\r\n",
+                     content_type, chunked ? "Transfer-Encoding: chunked\r\n" : "");
 }
 
 Result<void> HttpServer::listen(const ListenAddress& address) {
@@ -250,6 +251,7 @@ std::optional<uint64_t> HttpServer::on_event(uint64_t id, uint32_t events) {
       }
       ++requests_;
       c.head = head;
+      c.chunked = r.http11;
       c.state = Client::State::waiting;
       // Only hang-ups are of interest while the scrape waits for its round.
       watch(c.fd.get(), id, 0, EPOLL_CTL_MOD);
@@ -269,7 +271,7 @@ void HttpServer::answer(uint64_t id, BodySource body) {
   auto it = clients_.find(id);
   if (it == clients_.end() || it->second.state != Client::State::waiting) return;
   if (!it->second.head) it->second.source = std::move(body);
-  respond(id, http_stream_head(exporter::kPrometheusContentType));
+  respond(id, http_stream_head(exporter::kPrometheusContentType, it->second.chunked));
 }
 
 void HttpServer::answer_failure(uint64_t id, const std::string& why) {
@@ -298,7 +300,20 @@ bool HttpServer::flush(Client& c) {
   // One piece per call: the loop reads events before the next.
   c.out.clear();
   c.out_done = 0;
-  if (!c.source(c.out)) return true;
+  // A chunk's size line has a fixed width, filled in once the piece is made
+  // (leading zeros are allowed), so the piece is made in place.
+  constexpr std::string_view kSizeLine = "00000000\r\n";
+  if (c.chunked) c.out = kSizeLine;
+  if (!c.source(c.out) || c.out.size() == (c.chunked ? kSizeLine.size() : 0)) {
+    if (!c.chunked) return true;
+    // The last chunk: the body is whole.
+    c.out = "0\r\n\r\n";
+    c.source = nullptr;
+  } else if (c.chunked) {
+    const std::string size = fmt::format("{:08x}", c.out.size() - kSizeLine.size());
+    c.out.replace(0, size.size(), size);
+    c.out += "\r\n";
+  }
   // A client that keeps taking pieces is not stalled, however long the
   // whole page takes.
   c.deadline = Clock::now() + kIoTimeout;

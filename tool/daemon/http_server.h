@@ -39,7 +39,8 @@ struct HttpRequest {
   };
   Parse parse = Parse::incomplete;
   std::string method;
-  std::string path;  // without the query string
+  std::string path;     // without the query string
+  bool http11 = false;  // HTTP/1.1 (or later 1.x): takes a chunked body
 };
 HttpRequest parse_http_request(std::string_view data);
 
@@ -47,9 +48,12 @@ HttpRequest parse_http_request(std::string_view data);
 // keeps its Content-Length.
 std::string http_response(int status, std::string_view content_type, std::string_view body,
                           bool head = false, std::string_view extra_headers = {});
-// The head of a 200 response whose body ends where the connection does (no
-// Content-Length: it is not known before the last piece).
-std::string http_stream_head(std::string_view content_type);
+// The head of a 200 response whose length is not known before the last
+// piece. @chunked (HTTP/1.1 clients): Transfer-Encoding: chunked, so that a
+// body cut short (msgtapd stopped mid-scrape, a stalled reader dropped) is
+// an error for the client, not a shorter page. Otherwise (HTTP/1.0) the
+// body ends where the connection does.
+std::string http_stream_head(std::string_view content_type, bool chunked);
 
 // A body made as the socket drains: appends its next piece to the string
 // and returns true, or returns false once there is no more.
@@ -102,6 +106,7 @@ class HttpServer {
     UniqueFd fd;
     State state = State::reading;
     bool head = false;
+    bool chunked = false;  // the body goes out in chunks (HTTP/1.1)
     std::string in;
     std::string out;  // the response, its head, or the piece being written
     size_t out_done = 0;
