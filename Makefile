@@ -5,11 +5,11 @@
 #   make module    msgtap.ko against KDIR (default: /lib/modules/KVER/build)
 #   make tools     msgtapd, msgtapctl, msgtap-verify, unit tests (cmake, build/)
 #   make workload  build/bin/msgtap-workload{,32}
-#   make unit      the unit tests (ctest)
+#   make unit      the unit tests (ctest), also built with ASan and UBSan
 #   make vm        the VM scenarios on MSGTAP_KERNELS (tests/vm/run)
-#   make check     deps, tools, unit tests, VM scenarios, the demo (as the
-#                  README runs it), packaging tests (tests/pkg/run); ends
-#                  "N passed, N failed"
+#   make check     deps, tools, unit tests (also under ASan and UBSan), VM
+#                  scenarios, the demo (as the README runs it), packaging
+#                  tests (tests/pkg/run); ends "N passed, N failed"
 #   make check-debug  only the debug kernel: KASAN/lockdep/kmemleak, built from
 #                  linux-source-6.1 (tests/vm/debug-kernel.sh, cached)
 #   make demo      boots a guest that loads msgtap and shows it counting a workload
@@ -62,14 +62,18 @@ module:
 
 # TOOLS_TARGETS limits the build to some targets (debian/rules: msgtapd msgtapctl).
 TOOLS_TARGETS ?=
+# Extra cmake options; check and unit add the sanitized unit tests.
+CMAKE_OPTIONS ?=
+SANITIZED := -DMSGTAP_SANITIZED_UNIT_TESTS=ON
 tools:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE)
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE) $(CMAKE_OPTIONS)
 	cmake --build $(BUILD) -j$(JOBS) $(if $(TOOLS_TARGETS),--target $(TOOLS_TARGETS))
 
 workload:
 	$(MAKE) -C tests/workload OUT=$(CURDIR)/$(BUILD)/bin
 
-unit: tools
+unit:
+	$(MAKE) --no-print-directory tools CMAKE_OPTIONS="$(CMAKE_OPTIONS) $(SANITIZED)"
 	ctest --test-dir $(BUILD) --output-on-failure
 
 deps:
@@ -83,7 +87,8 @@ vm:
 # A build that fails counts as one failure.
 check: deps
 	@set -u; passed=0; failed=0; mkdir -p $(BUILD); \
-	if ! $(MAKE) -k --no-print-directory tools workload; then \
+	if ! $(MAKE) -k --no-print-directory tools workload \
+		CMAKE_OPTIONS="$(CMAKE_OPTIONS) $(SANITIZED)"; then \
 		echo "check: the userspace build failed"; failed=$$((failed + 1)); \
 	fi; \
 	ctest --test-dir $(BUILD) --output-on-failure 2>&1 | tee $(BUILD)/ctest.log; \
