@@ -81,10 +81,10 @@
  *   after the ack. Fails with an extack message naming the problem: EINVAL
  *   for a rule without a field, two rules on one field, a rule with no
  *   values or more than MSGTAP_FILTER_MAX_VALUES, a value out of its
- *   field's range (see "Filters"), unknown flag bits, a wrong attribute type or length; ERANGE for
- *   a field number outside enum msgtap_filter_field and for a flag attribute
- *   (MSGTAP_RULE_A_EXCLUDE) that carries a payload, as the netlink core
- *   answers those.
+ *   field's range (see "Filters"), unknown flag bits, a wrong attribute
+ *   type or length; ERANGE for a field number outside enum
+ *   msgtap_filter_field and for a flag attribute (MSGTAP_RULE_A_EXCLUDE)
+ *   that carries a payload, as the netlink core answers those.
  *
  * MSGTAP_CMD_GET_FILTER
  *   Answers a MSGTAP_CMD_GET_FILTER message with MSGTAP_A_FILTER (an empty
