@@ -6,8 +6,11 @@
  *
  * Usage: msgtap-stall PID THREAD-NAME UNTIL-FILE
  * Finds the thread of PID whose name (/proc/PID/task/TID/comm) is
- * THREAD-NAME, stops it with PTRACE_SEIZE + PTRACE_INTERRUPT, prints
- * "stalled TID", waits until UNTIL-FILE exists, and lets it go.
+ * THREAD-NAME, attaches with PTRACE_SEIZE and holds it at its next entry to
+ * fsync() or fdatasync(), prints "stalled TID", waits until UNTIL-FILE
+ * exists, and lets it go. Held there, the thread holds no lock of its
+ * process (a stop at any instruction could catch it inside malloc() with
+ * the arena's lock, and stop the other threads too).
  * Exit status: 0 done, 1 the thread was not found or could not be stopped.
  */
 #define _GNU_SOURCE
@@ -16,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -70,14 +75,34 @@ int main(int argc, char **argv)
 			argv[2]);
 		return 1;
 	}
-	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0 ||
+	if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)PTRACE_O_TRACESYSGOOD) < 0 ||
 	    ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0) {
 		fprintf(stderr, "msgtap-stall: ptrace %d: %s\n", (int)tid, strerror(errno));
 		return 1;
 	}
-	if (waitpid(tid, &status, __WALL) != tid || !WIFSTOPPED(status)) {
-		fprintf(stderr, "msgtap-stall: thread %d did not stop\n", (int)tid);
-		return 1;
+	/* Syscall stops until it enters fsync() or fdatasync(); other stops are
+	 * passed on (a signal is delivered, a group stop or the interrupt's
+	 * stop resumed). */
+	for (;;) {
+		struct __ptrace_syscall_info info;
+		int sig = 0;
+
+		if (waitpid(tid, &status, __WALL) != tid || !WIFSTOPPED(status)) {
+			fprintf(stderr, "msgtap-stall: thread %d did not stop\n", (int)tid);
+			return 1;
+		}
+		if (WSTOPSIG(status) == (SIGTRAP | 0x80)) {
+			if (ptrace(PTRACE_GET_SYSCALL_INFO, tid, (void *)sizeof(info), &info) > 0 &&
+			    info.op == PTRACE_SYSCALL_INFO_ENTRY &&
+			    (info.entry.nr == SYS_fsync || info.entry.nr == SYS_fdatasync))
+				break;
+		} else if (status >> 16 == 0 && WSTOPSIG(status) != SIGTRAP) {
+			sig = WSTOPSIG(status); /* a signal for the thread */
+		}
+		if (ptrace(PTRACE_SYSCALL, tid, NULL, (void *)(long)sig) < 0) {
+			fprintf(stderr, "msgtap-stall: ptrace %d: %s\n", (int)tid, strerror(errno));
+			return 1;
+		}
 	}
 	printf("stalled %d\n", (int)tid);
 	fflush(stdout);
