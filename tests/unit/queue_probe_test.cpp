@@ -14,6 +14,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "stats/snapshot.h"
+
 namespace msgtap::daemon {
 namespace {
 
@@ -54,6 +56,57 @@ TEST(QueueProber, DepthOfAQueueThenItsRemoval) {
   EXPECT_EQ(queue().removed_at, 1001.0);
   prober.probe(agg, 1002.0);  // the first sighting stays the removal time
   EXPECT_EQ(queue().removed_at, 1001.0);
+}
+
+// A round that reads what the row already holds leaves the row alone: a
+// snapshot that shares it (a scrape still rendering) must not make the
+// aggregator copy every row each round. The snapshot dates such a row by
+// the round that read it.
+TEST(QueueProber, RereadingTheSameValuesCopiesNoRow) {
+  const int q = ::msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+  if (q < 0) GTEST_SKIP() << "no SysV message queues here: " << std::strerror(errno);
+  Msg m{1, {}};
+  ASSERT_EQ(::msgsnd(q, &m, 40, IPC_NOWAIT), 0);
+  QueueProber prober;
+  stats::Aggregator agg;
+  const stats::QueueKey key{own_ns(), q};
+  agg.restore({{key, {}}}, {}, 0);
+  const auto row_now = [&] { return agg.queues().at(key).share(); };
+  const auto snapshot = [&](double t) {
+    return stats::make_snapshot(t, {}, {}, agg, nullptr, &prober.read_at());
+  };
+
+  prober.probe(agg, 1000.0);
+  const stats::Snapshot first = snapshot(1000.0);
+  ASSERT_EQ(first.queues.size(), 1U);
+  EXPECT_EQ(first.queues[0].checked_at, 1000.0);
+
+  prober.probe(agg, 1001.0);
+  EXPECT_EQ(row_now(), first.queues[0].stats) << "an unchanged row was copied";
+  const stats::Snapshot second = snapshot(1001.0);
+  EXPECT_EQ(second.queues[0].checked_at, 1001.0);
+  EXPECT_EQ(second.queues[0].stats->live.qnum, 1U);
+  EXPECT_EQ(first.queues[0].checked_at, 1000.0);
+
+  ASSERT_EQ(::msgsnd(q, &m, 60, IPC_NOWAIT), 0);
+  prober.probe(agg, 1002.0);
+  EXPECT_NE(row_now(), first.queues[0].stats);
+  EXPECT_EQ(row_now()->live.qnum, 2U);
+  EXPECT_EQ(row_now()->live.checked_at, 1002.0);
+  EXPECT_EQ(first.queues[0].stats->live.qnum, 1U);
+  EXPECT_EQ(snapshot(1002.0).queues[0].checked_at, 1002.0);
+
+  ASSERT_EQ(::msgctl(q, IPC_RMID, nullptr), 0);
+  prober.probe(agg, 1003.0);
+  const stats::Snapshot removed = snapshot(1003.0);
+  EXPECT_EQ(removed.queues[0].stats->live.state, stats::QueueLive::State::removed);
+  prober.probe(agg, 1004.0);
+  EXPECT_EQ(row_now(), removed.queues[0].stats);
+  const stats::Snapshot later = snapshot(1004.0);
+  EXPECT_EQ(later.queues[0].checked_at, 1004.0);
+  EXPECT_EQ(later.queues[0].stats->removed_at, 1003.0);
+  // Without the prober's times (a document, a test), the row's own.
+  EXPECT_EQ(stats::make_snapshot(1004.0, {}, {}, agg).queues[0].checked_at, 1003.0);
 }
 
 // A child unshares its IPC namespace and creates a queue there with the
@@ -109,13 +162,19 @@ TEST(QueueProber, QueuesOfAnotherNamespaceThroughASender) {
   EXPECT_TRUE(prober.orphaned().empty());
   // Back home afterwards.
   EXPECT_EQ(own_ns(), prober.home_ns());
+  prober.probe(agg, 6.5);  // the same values: the row keeps 6.0
+  EXPECT_EQ(theirs().live.checked_at, 6.0);
   finish();
 
-  // The process has gone (and with it the namespace): unknown, with why.
+  // The process has gone (and with it the namespace): unknown, with why,
+  // and when it was last read.
   prober.probe(agg, 7.0);
   EXPECT_EQ(theirs().live.state, stats::QueueLive::State::unknown);
   EXPECT_FALSE(theirs().live.note.empty());
   EXPECT_EQ(prober.orphaned(), std::set<uint32_t>{ns});
+  EXPECT_EQ(theirs().live.checked_at, 6.5);
+  EXPECT_EQ(stats::make_snapshot(7.0, {}, {}, agg, nullptr, &prober.read_at()).queues[0].checked_at,
+            6.5);
 }
 
 // A freed namespace's inode number may name a later namespace, whose queue

@@ -639,8 +639,9 @@ stats::Snapshot Daemon::snapshot() {
   aggregator_.settle();
   const double now = unix_now();
   prober_.probe(aggregator_, now);
-  stats::Snapshot snap = stats::make_snapshot(now, counters, kernel_, aggregator_,
-                                              have_rate_base_ ? &rate_base_ : nullptr);
+  stats::Snapshot snap =
+      stats::make_snapshot(now, counters, kernel_, aggregator_,
+                           have_rate_base_ ? &rate_base_ : nullptr, &prober_.read_at());
   snap.stats_since = stats_since_;
   snap.boot_id = boot_id_;
   return snap;

@@ -8,6 +8,7 @@
 #include <sys/msg.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -23,16 +24,23 @@ uint32_t ns_inode(int fd) {
   return ::fstat(fd, &st) == 0 ? static_cast<uint32_t>(st.st_ino) : 0;
 }
 
-void mark_removed(stats::QueueStats& q, double now, std::string note) {
-  q.live.state = stats::QueueLive::State::removed;
-  q.live.qnum = q.live.cbytes = 0;
-  q.live.checked_at = now;
-  q.live.note = std::move(note);
-  if (q.removed_at == 0) q.removed_at = now;
+// A row's live values and removal time as one round finds them.
+struct Found {
+  stats::QueueLive live;
+  double removed_at = 0;
+};
+
+void mark_removed(Found& f, double now, std::string note) {
+  f.live.state = stats::QueueLive::State::removed;
+  f.live.qnum = f.live.cbytes = 0;
+  f.live.checked_at = now;
+  f.live.note = std::move(note);
+  if (f.removed_at == 0) f.removed_at = now;
 }
 
 // One queue, from inside its namespace.
-void stat_queue(int32_t msqid, stats::QueueStats& q, double now) {
+Found read_queue(int32_t msqid, const stats::QueueStats& q, double now) {
+  Found f{q.live, q.removed_at};
   msqid_ds ds{};
   // MSG_STAT_ANY looks the slot up by the index part of the id and returns
   // the full id of the queue in it: another id means ours was removed and
@@ -40,24 +48,47 @@ void stat_queue(int32_t msqid, stats::QueueStats& q, double now) {
   const int id = ::msgctl(msqid, MSG_STAT_ANY, &ds);
   if (id < 0) {
     if (errno == EINVAL || errno == EIDRM) {
-      mark_removed(q, now, "msgctl(MSG_STAT_ANY) finds no queue with this id");
+      mark_removed(f, now, "msgctl(MSG_STAT_ANY) finds no queue with this id");
     } else {
-      q.live.state = stats::QueueLive::State::unknown;
-      q.live.note = fmt::format("msgctl(MSG_STAT_ANY): {}", std::strerror(errno));
+      f.live.state = stats::QueueLive::State::unknown;
+      f.live.note = fmt::format("msgctl(MSG_STAT_ANY): {}", std::strerror(errno));
     }
-    return;
+    return f;
   }
   if (id != msqid) {
-    mark_removed(q, now, fmt::format("the id's slot now holds queue {}", id));
-    return;
+    mark_removed(f, now, fmt::format("the id's slot now holds queue {}", id));
+    return f;
   }
-  q.live.state = stats::QueueLive::State::present;
-  q.live.qnum = ds.msg_qnum;
-  q.live.cbytes = ds.msg_cbytes;
-  q.live.qbytes = ds.msg_qbytes;
-  q.live.checked_at = now;
-  q.live.note.clear();
-  q.removed_at = 0;  // the same id again (after a sequence wrap): alive
+  f.live.state = stats::QueueLive::State::present;
+  f.live.qnum = ds.msg_qnum;
+  f.live.cbytes = ds.msg_cbytes;
+  f.live.qbytes = ds.msg_qbytes;
+  f.live.checked_at = now;
+  f.live.note.clear();
+  f.removed_at = 0;  // the same id again (after a sequence wrap): alive
+  return f;
+}
+
+// Puts @f into the row of @key only if it differs from what the row holds:
+// a row a snapshot still shares is copied before it changes (aggregate.h),
+// and rewriting every row each round would copy them all while a scrape
+// renders the last snapshot. With @read, @f's checked_at (this round) is no
+// change by itself: the snapshot dates the rows of namespaces read this
+// round (QueueProber::read_at()).
+void store(stats::Aggregator& aggregator, const stats::QueueKey& key, const stats::QueueStats& q,
+           Found f, bool read) {
+  if (f.removed_at == q.removed_at) {
+    if (f.live == q.live) return;
+    if (read) {
+      const double checked_at = f.live.checked_at;
+      f.live.checked_at = q.live.checked_at;
+      if (f.live == q.live) return;
+      f.live.checked_at = checked_at;
+    }
+  }
+  stats::QueueStats& w = aggregator.edit(key);
+  w.live = std::move(f.live);
+  w.removed_at = f.removed_at;
 }
 
 }  // namespace
@@ -107,6 +138,7 @@ void QueueProber::probe(stats::Aggregator& aggregator, double now) {
   const auto& queues = aggregator.queues();
   last_error_.clear();
   orphaned_.clear();
+  stats::ReadTimes read_at;  // of the namespaces that still have rows
   // The map is sorted by namespace first: one entry per namespace.
   for (auto it = queues.begin(); it != queues.end();) {
     const uint32_t ns = it->first.ipc_ns;
@@ -131,39 +163,56 @@ void QueueProber::probe(stats::Aggregator& aggregator, double now) {
       why = enter(ns, candidates, orphaned);
       if (orphaned) orphaned_.insert(ns);
     }
+    // A row of this namespace that the last read found present or removed
+    // was checked then, though the row kept its older checked_at.
+    const auto last_read = read_at_.find(ns);
+    bool read = false;
     for (; it != end; ++it) {
-      if (it->second->ns_gone_ns != 0) {
+      const stats::QueueKey& key = it->first;
+      const stats::QueueStats& q = *it->second;
+      if (q.ns_gone_ns != 0) {
         // Marked removed by the aggregator, which has no clock.
-        if (it->second->removed_at == 0) aggregator.edit(it->first).removed_at = now;
+        if (q.removed_at == 0) aggregator.edit(key).removed_at = now;
         continue;
       }
-      stats::QueueStats& q = aggregator.edit(it->first);
-      if (it->first.msqid < 0) {
-        q.live.state = stats::QueueLive::State::unknown;
-        q.live.note = it->first.msqid == stats::kFoldMsqid
+      Found f{q.live, q.removed_at};
+      if (key.msqid < 0) {
+        f.live.state = stats::QueueLive::State::unknown;
+        f.live.note = key.msqid == stats::kFoldMsqid
                           ? "not a queue: the calls of queues without a row of their own "
                             "(msgtapd --max-queues), and of msqid -1"
                           : "not a queue: no queue has a negative id";
+        store(aggregator, key, q, std::move(f), false);
         continue;
       }
       if (why.empty()) {
-        stat_queue(it->first.msqid, q, now);
+        read = true;
+        store(aggregator, key, q, read_queue(key.msqid, q, now), true);
         continue;
       }
       // Outside the namespace nothing is known, except that a send already
       // failed with EIDRM: the queue was removed under it.
+      const bool confirmed = q.live.state != stats::QueueLive::State::unknown;
+      if (confirmed && last_read != read_at_.end())
+        f.live.checked_at = std::max(f.live.checked_at, last_read->second);
       if (q.live.state != stats::QueueLive::State::removed) {
-        q.live.state = stats::QueueLive::State::unknown;
-        q.live.note = why;
+        f.live.state = stats::QueueLive::State::unknown;
+        f.live.note = why;
         if (auto e = q.send.errors.find(EIDRM); e != q.send.errors.end() && e->second != 0)
-          mark_removed(q, now, "a send failed with EIDRM");
+          mark_removed(f, now, "a send failed with EIDRM");
       }
+      store(aggregator, key, q, std::move(f), false);
     }
+    if (read)
+      read_at[ns] = now;
+    else if (last_read != read_at_.end())
+      read_at.insert(*last_read);
     if (!why.empty())
       last_error_ = fmt::format("IPC namespace {}: {}", ns, why);
     else if (away)
       go_home();
   }
+  read_at_ = std::move(read_at);
 }
 
 bool retire_now(const stats::QueueKey& key, const stats::QueueStats& q, const RetireRule& rule) {

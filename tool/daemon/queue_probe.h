@@ -28,7 +28,8 @@ class QueueProber {
  public:
   QueueProber();
 
-  // Updates live state and removed_at of every queue. @now: unix seconds.
+  // Updates the live state and removed_at of every queue, changing a row
+  // only where they differ from what it holds. @now: unix seconds.
   // A row with a negative msqid is not a queue (the fold rows, calls naming
   // such an id): it stays unknown, never removed.
   void probe(stats::Aggregator& aggregator, double now);
@@ -41,6 +42,9 @@ class QueueProber {
   // of their recent senders exited or left): most likely gone with their
   // queues. Not those that refused to be entered (privileges).
   const std::set<uint32_t>& orphaned() const { return orphaned_; }
+  // When each namespace's queues were last read, for make_snapshot(): a row
+  // is changed only when what is read differs.
+  const stats::ReadTimes& read_at() const { return read_at_; }
 
  private:
   // Enters the namespace @ns through a process of @candidates; empty
@@ -52,6 +56,7 @@ class QueueProber {
   uint32_t home_ns_ = 0;
   std::string last_error_;
   std::set<uint32_t> orphaned_;
+  stats::ReadTimes read_at_;
 };
 
 // What decides whether a row goes at an interval's end (retire_now).

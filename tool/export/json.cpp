@@ -318,7 +318,7 @@ void write_queue(Writer& w, const stats::QueueRow& row) {
     w.field("fill", static_cast<double>(live.cbytes) / static_cast<double>(live.qbytes));
   else
     w.null_field("fill");
-  w.field("checked_at", live.checked_at);
+  w.field("checked_at", row.checked_at);
   w.field("note", live.note);
   w.close('}');
   w.key("rates");
@@ -372,6 +372,7 @@ stats::QueueRow queue_from_json(const ordered_json& q) {
   // Absent from documents of msgtapd before namespace records.
   if (auto gone = q.find("ns_gone_ns"); gone != q.end()) stats->ns_gone_ns = gone->get<uint64_t>();
   stats->live = live_from_json(q.at("live"));
+  row.checked_at = stats->live.checked_at;
   const auto& r = q.at("rates");
   row.rates.interval_s = get<double>(r, "interval_s");
   row.rates.sends_per_s = get<double>(r, "sends_per_s");

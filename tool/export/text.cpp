@@ -201,7 +201,7 @@ std::string render_queue_detail(const stats::Snapshot& snapshot, const stats::Qu
     case stats::QueueLive::State::present:
       line("live", fmt::format("{} messages, {} of {} bytes ({} full), checked {}", q.live.qnum,
                                q.live.cbytes, q.live.qbytes, fill_text(q.live),
-                               local_time(q.live.checked_at)));
+                               local_time(row.checked_at)));
       break;
     case stats::QueueLive::State::removed:
       line("live", "removed" + (q.live.note.empty() ? "" : " (" + q.live.note + ")"));

@@ -130,6 +130,12 @@ struct QueueLive {
 };
 std::string_view live_state_name(QueueLive::State s);
 
+// IPC namespace (inode number) -> unix seconds of the queue prober's latest
+// round that read its queues. The prober changes a row only when what it
+// reads differs, so a row that stays present (or removed) keeps the
+// checked_at of its last change; a snapshot dates it by this instead.
+using ReadTimes = std::map<uint32_t, double>;
+
 // Everything known about one queue. The receive side (msgrcv) will be a
 // `RecvStats recv;` beside `send`.
 struct QueueStats {

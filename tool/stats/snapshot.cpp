@@ -2,6 +2,8 @@
 // Building an immutable snapshot and its loss summary.
 #include "stats/snapshot.h"
 
+#include <algorithm>
+
 namespace msgtap::stats {
 
 uint64_t Loss::total() const {
@@ -18,9 +20,25 @@ Loss compute_loss(const DaemonCounters& daemon, const genl::KernelStats& kernel)
   return l;
 }
 
+namespace {
+
+// A queue found present or removed by its namespace's latest read was
+// checked then, whatever its row says (the prober leaves unchanged rows as
+// they are). Not a row of a freed namespace, whose number may name a later
+// one, nor a row that is no queue.
+double checked_at(const QueueKey& key, const QueueStats& q, const ReadTimes* read_at) {
+  const double own = q.live.checked_at;
+  if (!read_at || key.msqid < 0 || q.ns_gone_ns != 0 || q.live.state == QueueLive::State::unknown)
+    return own;
+  const auto it = read_at->find(key.ipc_ns);
+  return it == read_at->end() ? own : std::max(own, it->second);
+}
+
+}  // namespace
+
 Snapshot make_snapshot(double timestamp, const DaemonCounters& daemon,
                        const genl::KernelStats& kernel, const Aggregator& aggregator,
-                       const RateBase* base) {
+                       const RateBase* base, const ReadTimes* read_at) {
   Snapshot s;
   s.timestamp = timestamp;
   s.daemon = daemon;
@@ -33,6 +51,7 @@ Snapshot make_snapshot(double timestamp, const DaemonCounters& daemon,
   const double dt = base ? timestamp - base->timestamp : 0;
   for (const auto& [key, stats] : aggregator.queues()) {
     QueueRow& row = s.queues.emplace_back(QueueRow{key, stats.share(), {}});
+    row.checked_at = checked_at(key, *stats, read_at);
     if (dt <= 0) continue;
     RateBase::Counts was;
     if (auto it = base->queues.find(key); it != base->queues.end()) was = it->second;

@@ -89,10 +89,13 @@ struct QueueRow {
   // it changes them), or the row's own when read from a document.
   std::shared_ptr<const QueueStats> stats;
   Rates rates;
+  // When the live values were last read: stats->live.checked_at, or the
+  // later read of its namespace that found them unchanged (ReadTimes).
+  double checked_at = 0;
 
   // Equal statistics, wherever they are held.
   bool operator==(const QueueRow& o) const {
-    return key == o.key && rates == o.rates &&
+    return key == o.key && rates == o.rates && checked_at == o.checked_at &&
            (stats == o.stats || (stats && o.stats && *stats == *o.stats));
   }
 };
@@ -136,10 +139,11 @@ struct Snapshot {
 };
 
 // @base (may be null) gives the rates; queues it does not know started
-// from zero at its time.
+// from zero at its time. @read_at (may be null): when the queue prober last
+// read each namespace's queues.
 Snapshot make_snapshot(double timestamp, const DaemonCounters& daemon,
                        const genl::KernelStats& kernel, const Aggregator& aggregator,
-                       const RateBase* base = nullptr);
+                       const RateBase* base = nullptr, const ReadTimes* read_at = nullptr);
 RateBase make_rate_base(const Snapshot& snapshot);
 
 }  // namespace msgtap::stats
