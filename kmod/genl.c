@@ -491,37 +491,45 @@ static const struct nla_policy msgtap_set_filter_policy[MSGTAP_A_MAX + 1] = {
 	[MSGTAP_A_FILTER] = NLA_POLICY_NESTED(msgtap_filter_policy),
 };
 
-/* The values a call can have, by field: a rule with another value could
- * never match (and an include rule would drop every call). */
-static const u64 msgtap_field_max[MSGTAP_FIELD_MAX + 1] = {
-	[MSGTAP_FIELD_TGID] = INT_MAX,
-	[MSGTAP_FIELD_UID] = U32_MAX,
-	[MSGTAP_FIELD_IPC_NS] = U32_MAX,
-	[MSGTAP_FIELD_MSQID] = INT_MAX,
-	[MSGTAP_FIELD_CGROUP] = U64_MAX,
-};
-
-/* Says which range @v left (the extack macros take literals only). */
-static void msgtap_value_range_err(struct genl_info *info,
-				   const struct nlattr *v, u32 field)
+/*
+ * Whether @value is one a call can have in @field: a rule with another value
+ * could never match (and an include rule would drop every call). If not,
+ * says which range it left; the extack macros take literals only.
+ */
+static bool msgtap_value_fits(struct genl_info *info, const struct nlattr *v,
+			      u32 field, u64 value)
 {
 	switch (field) {
 	case MSGTAP_FIELD_TGID:
+		if (value <= INT_MAX)
+			return true;
 		NL_SET_ERR_MSG_ATTR(info->extack, v,
 				    "tgid filter values must be 0..INT_MAX");
-		break;
+		return false;
 	case MSGTAP_FIELD_UID:
+		if (value <= U32_MAX)
+			return true;
 		NL_SET_ERR_MSG_ATTR(info->extack, v,
 				    "uid filter values must be 0..UINT32_MAX");
-		break;
+		return false;
 	case MSGTAP_FIELD_IPC_NS:
+		if (value <= U32_MAX)
+			return true;
 		NL_SET_ERR_MSG_ATTR(info->extack, v,
 				    "ipc-ns filter values must be 0..UINT32_MAX");
-		break;
-	default:
+		return false;
+	case MSGTAP_FIELD_MSQID:
+		if (value <= INT_MAX)
+			return true;
 		NL_SET_ERR_MSG_ATTR(info->extack, v,
 				    "msqid filter values must be 0..INT_MAX");
-		break;
+		return false;
+	case MSGTAP_FIELD_CGROUP:
+		return true;	/* any u64 */
+	default:		/* a field this function does not know yet */
+		NL_SET_ERR_MSG_ATTR(info->extack, v,
+				    "no value range known for this filter field");
+		return false;
 	}
 }
 
@@ -565,10 +573,8 @@ static int msgtap_parse_rule(struct msgtap_filter *f, const struct nlattr *nla,
 			return -EINVAL;
 		}
 		value = nla_get_u64(v);
-		if (value > msgtap_field_max[field]) {
-			msgtap_value_range_err(info, v, field);
+		if (!msgtap_value_fits(info, v, field, value))
 			return -EINVAL;
-		}
 		r->values[r->nvalues++] = value;
 	}
 	if (!r->nvalues) {
