@@ -146,12 +146,6 @@ std::string_view live_state_name(QueueLive::State s) {
   return "unknown";
 }
 
-void QueueStats::seen(uint64_t ts_ns) {
-  // Records of different CPUs interleave on the wire: keep the extremes.
-  if (first_seen_ns == 0 || ts_ns < first_seen_ns) first_seen_ns = ts_ns;
-  if (ts_ns > last_seen_ns) last_seen_ns = ts_ns;
-}
-
 QueueStats& SharedQueueStats::copy() {
   p_ = std::make_shared<QueueStats>(*p_);
   return *p_;
@@ -217,11 +211,14 @@ std::pair<SharedQueueStats*, bool> Aggregator::new_row(const QueueKey& key,
   return {row, true};
 }
 
-SharedQueueStats* Aggregator::find_current(const QueueKey& key, uint64_t ts_ns) {
-  auto slot = index_.find(key);
+// Inline: on the path of each record of another queue than the last's; out
+// of line it cost about 14 instructions a record more (BENCHMARKS.md).
+inline SharedQueueStats* Aggregator::find_current(const QueueKey& key, uint64_t ts_ns) {
+  const auto slot = index_.find(key);
   if (slot == index_.end()) return nullptr;
   const uint64_t gone = (*slot->second)->ns_gone_ns;
-  if (gone == 0 || ts_ns <= gone) return slot->second;
+  if (gone == 0 || ts_ns <= gone) [[likely]]
+    return slot->second;
   // The first call of a later namespace with the same inode number.
   retire_row(key);
   return nullptr;
@@ -241,11 +238,11 @@ void Aggregator::remember_gone(uint32_t ipc_ns, uint64_t end_ns) {
                                  [](const auto& a, const auto& b) { return a.second < b.second; }));
 }
 
-bool Aggregator::retired_late(const SharedQueueStats& row, const msgtap_send_event& ev) {
-  if (gone_.empty() || row->ns_gone_ns != 0) return false;
+bool Aggregator::retired_late(const QueueStats& row, const msgtap_send_event& ev) {
+  if (gone_.empty() || row.ns_gone_ns != 0) return false;
   auto g = gone_.find(ev.ipc_ns);
   // The row began after the end, the call before it.
-  if (g == gone_.end() || ev.ts_ns > g->second || row->first_seen_ns <= g->second) return false;
+  if (g == gone_.end() || ev.ts_ns > g->second || row.first_seen_ns <= g->second) return false;
   if (ev.result == 0) {
     ++retired_.sends_ok;
     retired_.bytes_ok += ev.msgsz;
@@ -253,6 +250,12 @@ bool Aggregator::retired_late(const SharedQueueStats& row, const msgtap_send_eve
     ++retired_.sends_failed;
   }
   return true;
+}
+
+bool Aggregator::before_row(QueueStats& q, const msgtap_send_event& ev) {
+  if (q.first_seen_ns != 0 && retired_late(q, ev)) return true;
+  q.first_seen_ns = ev.ts_ns;
+  return false;
 }
 
 void Aggregator::add_send(const msgtap_send_event& ev) {
@@ -270,10 +273,12 @@ void Aggregator::add_send(const msgtap_send_event& ev) {
     last_ = folded || (*row)->ns_gone_ns != 0 ? nullptr : row;
     last_key_ = key;
   }
-  // Records of different CPUs interleave: one older than the row is rare.
-  if (ev.ts_ns < (*row)->first_seen_ns) [[unlikely]]
-    if (retired_late(*row, ev)) return;
   QueueStats& q = row->writable();
+  // Records of different CPUs interleave on the wire: one that began before
+  // the row's first is rare. A row's first record comes this way too: its
+  // first_seen_ns, 0, wraps to the largest value.
+  if (ev.ts_ns <= q.first_seen_ns - 1) [[unlikely]]
+    if (before_row(q, ev)) return;
   // stray_rows_ counts the rows that are stray: a record that found the
   // queue, or succeeded, ends that. A queue's row is known after its first
   // record, so this costs the others one test.
@@ -282,7 +287,7 @@ void Aggregator::add_send(const msgtap_send_event& ev) {
         ((ev.flags & MSGTAP_EVF_QUEUE_KNOWN) || ev.result == 0))
       --stray_rows_;
   q.send.add(ev);
-  q.seen(ev.ts_ns);
+  if (ev.ts_ns > q.last_seen_ns) q.last_seen_ns = ev.ts_ns;
   q.last_tgid = ev.tgid;
   if (ev.flags & MSGTAP_EVF_QUEUE_KNOWN)
     q.identity = QueueIdentity{true, ev.key, ev.q_uid, ev.q_gid, ev.q_mode};

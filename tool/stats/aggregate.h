@@ -153,7 +153,6 @@ struct QueueStats {
   // call that began after this is not this queue's.
   uint64_t ns_gone_ns = 0;
 
-  void seen(uint64_t ts_ns);
   // Seen removed, by a send (EIDRM) or by msgctl.
   bool removed() const { return removed_at > 0 || live.state == QueueLive::State::removed; }
   bool operator==(const QueueStats&) const = default;
@@ -325,7 +324,11 @@ class Aggregator {
   // A late call of a freed namespace whose row @row already belongs to a
   // later namespace with the same inode number: true, and counted in the
   // retired totals.
-  bool retired_late(const SharedQueueStats& row, const msgtap_send_event& ev);
+  bool retired_late(const QueueStats& row, const msgtap_send_event& ev);
+  // @ev began before the first call @q (a row's statistics, writable)
+  // counts: true if it is such a late call, counted as retired; else it is
+  // the row's first now. Out of line: the path of every record only tests.
+  [[gnu::noinline]] bool before_row(QueueStats& q, const msgtap_send_event& ev);
   void count_retired(const QueueKey& key, const QueueStats& q);
   void retire_row(const QueueKey& key);
 
