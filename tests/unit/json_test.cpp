@@ -226,6 +226,32 @@ TEST(Json, ReadsBackWhatItWrites) {
   EXPECT_EQ(*back, expected);
 }
 
+// A round that read a queue's live values and found them unchanged leaves
+// the row alone (queue_probe.cpp); the snapshot dates them by that read,
+// and the document keeps that date.
+TEST(Json, ReadsBackTheDateOfAReadThatChangedNothing) {
+  constexpr uint32_t kNs = 4026531839U;
+  stats::Aggregator agg;
+  agg.add_send(make_event({.ipc_ns = kNs, .msqid = 5, .msgsz = 8}));
+  agg.edit({kNs, 5}).live = {stats::QueueLive::State::present, 1, 8, 16384, 1000.0, ""};
+  const stats::ReadTimes reads{{kNs, 1010.0}};
+  const stats::Snapshot s = stats::make_snapshot(1010.5, {}, {}, agg, nullptr, &reads);
+  ASSERT_EQ(s.queues.size(), 1U);
+  EXPECT_EQ(s.queues[0].checked_at, 1010.0);
+  EXPECT_EQ(s.queues[0].stats->live.checked_at, 1000.0);  // shared, not copied
+  const ordered_json j = snapshot_to_json(s);
+  EXPECT_EQ(j["queues"][0]["live"]["checked_at"].get<double>(), 1010.0);
+  auto back = snapshot_from_json(ordered_json::parse(j.dump()));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->queues[0].checked_at, 1010.0);
+  EXPECT_EQ(back->queues[0].stats->live.checked_at, 1010.0);
+  EXPECT_EQ(back->queues, s.queues);
+  // The row's date is part of what it says.
+  stats::Snapshot later = *back;
+  later.queues[0].checked_at = 1011.0;
+  EXPECT_NE(later.queues, s.queues);
+}
+
 // Every field of the model survives the document: msgtapctl renders from
 // it, and a restarted msgtapd continues from it.
 TEST(Json, ReadsBackEveryQueueField) {

@@ -200,6 +200,34 @@ TEST(QueueProber, RowsOfAFreedNamespaceAreNotLookedUp) {
   ::msgctl(q, IPC_RMID, nullptr);
 }
 
+// A queue read (and found unchanged) until its namespace was freed: the
+// row is dated by its last read, not by its last change.
+TEST(QueueProber, AFreedNamespacesRowKeepsTheDateOfItsLastRead) {
+  const int q = ::msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+  if (q < 0) GTEST_SKIP() << "no SysV message queues here: " << std::strerror(errno);
+  QueueProber prober;
+  stats::Aggregator agg;
+  const stats::QueueKey key{own_ns(), q};
+  agg.restore({{key, {}}}, {}, 0);
+  agg.edit(key).first_seen_ns = 5;
+  prober.probe(agg, 1000.0);
+  prober.probe(agg, 1005.0);
+  EXPECT_EQ(agg.queues().at(key)->live.checked_at, 1000.0);  // unchanged since
+  msgtap_ipcns_event gone{};
+  gone.ipc_ns = own_ns();
+  gone.ts_ns = 10;
+  agg.ns_gone(gone);
+  prober.probe(agg, 1006.0);
+  const stats::QueueStats& row = *agg.queues().at(key);
+  EXPECT_EQ(row.live.state, stats::QueueLive::State::removed);
+  EXPECT_EQ(row.removed_at, 1006.0);
+  EXPECT_EQ(row.live.checked_at, 1005.0);
+  EXPECT_EQ(
+      stats::make_snapshot(1006.0, {}, {}, agg, nullptr, &prober.read_at()).queues[0].checked_at,
+      1005.0);
+  ::msgctl(q, IPC_RMID, nullptr);
+}
+
 // Rows with a negative msqid are not queues: msgctl would find none and
 // call them removed, and the fold row (--max-queues) would be retired while
 // still in use. They stay unknown and go only once idle.

@@ -38,9 +38,8 @@ void mark_removed(Found& f, double now, std::string note) {
   if (f.removed_at == 0) f.removed_at = now;
 }
 
-// One queue, from inside its namespace.
-Found read_queue(int32_t msqid, const stats::QueueStats& q, double now) {
-  Found f{q.live, q.removed_at};
+// One queue, from inside its namespace; @f: what the row holds.
+Found read_queue(int32_t msqid, Found f, double now) {
   msqid_ds ds{};
   // MSG_STAT_ANY looks the slot up by the index part of the id and returns
   // the full id of the queue in it: another id means ours was removed and
@@ -163,19 +162,28 @@ void QueueProber::probe(stats::Aggregator& aggregator, double now) {
       why = enter(ns, candidates, orphaned);
       if (orphaned) orphaned_.insert(ns);
     }
-    // A row of this namespace that the last read found present or removed
-    // was checked then, though the row kept its older checked_at.
     const auto last_read = read_at_.find(ns);
     bool read = false;
     for (; it != end; ++it) {
       const stats::QueueKey& key = it->first;
       const stats::QueueStats& q = *it->second;
+      Found f{q.live, q.removed_at};
+      // A row the namespace's last read found present or removed (read at
+      // some time, so it existed then) was checked then, though the row
+      // kept the checked_at of its last change: if this round does not
+      // read it, that read is its last. So is a row the aggregator has
+      // since marked as of a freed namespace (not one it made marked).
+      if (q.live.state != stats::QueueLive::State::unknown && q.live.checked_at != 0 &&
+          last_read != read_at_.end())
+        f.live.checked_at = std::max(f.live.checked_at, last_read->second);
       if (q.ns_gone_ns != 0) {
         // Marked removed by the aggregator, which has no clock.
-        if (q.removed_at == 0) aggregator.edit(key).removed_at = now;
+        if (q.removed_at == 0) {
+          f.removed_at = now;
+          store(aggregator, key, q, std::move(f), false);
+        }
         continue;
       }
-      Found f{q.live, q.removed_at};
       if (key.msqid < 0) {
         f.live.state = stats::QueueLive::State::unknown;
         f.live.note = key.msqid == stats::kFoldMsqid
@@ -187,14 +195,11 @@ void QueueProber::probe(stats::Aggregator& aggregator, double now) {
       }
       if (why.empty()) {
         read = true;
-        store(aggregator, key, q, read_queue(key.msqid, q, now), true);
+        store(aggregator, key, q, read_queue(key.msqid, std::move(f), now), true);
         continue;
       }
       // Outside the namespace nothing is known, except that a send already
       // failed with EIDRM: the queue was removed under it.
-      const bool confirmed = q.live.state != stats::QueueLive::State::unknown;
-      if (confirmed && last_read != read_at_.end())
-        f.live.checked_at = std::max(f.live.checked_at, last_read->second);
       if (q.live.state != stats::QueueLive::State::removed) {
         f.live.state = stats::QueueLive::State::unknown;
         f.live.note = why;

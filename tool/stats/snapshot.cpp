@@ -68,6 +68,16 @@ Snapshot make_snapshot(double timestamp, const DaemonCounters& daemon,
   return s;
 }
 
+bool QueueRow::operator==(const QueueRow& o) const {
+  if (!(key == o.key && rates == o.rates && checked_at == o.checked_at)) return false;
+  if (stats == o.stats) return true;
+  if (!stats || !o.stats) return false;
+  if (stats->live.checked_at == o.stats->live.checked_at) return *stats == *o.stats;
+  QueueStats same = *stats;
+  same.live.checked_at = o.stats->live.checked_at;
+  return same == *o.stats;
+}
+
 RateBase make_rate_base(const Snapshot& snapshot) {
   RateBase b;
   b.timestamp = snapshot.timestamp;

@@ -93,11 +93,10 @@ struct QueueRow {
   // later read of its namespace that found them unchanged (ReadTimes).
   double checked_at = 0;
 
-  // Equal statistics, wherever they are held.
-  bool operator==(const QueueRow& o) const {
-    return key == o.key && rates == o.rates && checked_at == o.checked_at &&
-           (stats == o.stats || (stats && o.stats && *stats == *o.stats));
-  }
+  // Equal statistics, wherever they are held. The live values are dated
+  // by checked_at: stats->live.checked_at may be older (a read that found
+  // them unchanged), and a document keeps only checked_at.
+  bool operator==(const QueueRow& o) const;
 };
 
 // The counters rates are computed against: taken at each interval's
