@@ -211,8 +211,6 @@ std::pair<SharedQueueStats*, bool> Aggregator::new_row(const QueueKey& key,
   return {row, true};
 }
 
-// Inline: on the path of each record of another queue than the last's; out
-// of line it cost about 14 instructions a record more (BENCHMARKS.md).
 inline SharedQueueStats* Aggregator::find_current(const QueueKey& key, uint64_t ts_ns) {
   const auto slot = index_.find(key);
   if (slot == index_.end()) return nullptr;

@@ -177,7 +177,7 @@ inline constexpr int32_t kFoldMsqid = -1;
 // How many rows the aggregator keeps apart (msgtapd --max-queues). Memory,
 // the work of each round and the /metrics page grow with rows, and an id that
 // names no queue costs a sender nothing to make up: without a bound, any user
-// could grow msgtapd by a row (about 1 KB) per made-up id.
+// could grow msgtapd by a row (1 to 9 KB) per made-up id.
 struct QueueLimits {
   size_t max_queues = 32768;  // a whole namespace at the default msgmni (32000)
   // Of those, rows of stray ids (QueueLimits::stray()).
@@ -313,7 +313,9 @@ class Aggregator {
   SharedQueueStats* insert(const QueueKey& key);
   // The row of @key for a call that began at @ts_ns: none if there is no
   // row, or if the row's namespace ended before (then it is retired).
-  SharedQueueStats* find_current(const QueueKey& key, uint64_t ts_ns);
+  // Inline: on the path of each record of another queue than the last's;
+  // out of line it cost about 14 instructions a record more (BENCHMARKS.md).
+  inline SharedQueueStats* find_current(const QueueKey& key, uint64_t ts_ns);
   // @row was made just now for a call that began at @ts_ns: if that was
   // before its namespace's end (a call that came in late), marked as the
   // namespace's other rows are.
