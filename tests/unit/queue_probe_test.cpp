@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "stats/snapshot.h"
+#include "test_events.h"
 
 namespace msgtap::daemon {
 namespace {
@@ -188,10 +189,7 @@ TEST(QueueProber, RowsOfAFreedNamespaceAreNotLookedUp) {
   stats::Aggregator agg;
   const stats::QueueKey key{own_ns(), q};
   agg.restore({{key, {}}}, {}, 0);
-  msgtap_ipcns_event gone{};
-  gone.ipc_ns = own_ns();
-  gone.ts_ns = 1;
-  agg.ns_gone(gone);
+  agg.ns_gone(testing::make_ns_gone({.ipc_ns = own_ns(), .ts_ns = 1}));
   prober.probe(agg, 2000.0);
   const stats::QueueStats& row = *agg.queues().at(key);
   EXPECT_EQ(row.live.state, stats::QueueLive::State::removed);
@@ -213,10 +211,7 @@ TEST(QueueProber, AFreedNamespacesRowKeepsTheDateOfItsLastRead) {
   prober.probe(agg, 1000.0);
   prober.probe(agg, 1005.0);
   EXPECT_EQ(agg.queues().at(key)->live.checked_at, 1000.0);  // unchanged since
-  msgtap_ipcns_event gone{};
-  gone.ipc_ns = own_ns();
-  gone.ts_ns = 10;
-  agg.ns_gone(gone);
+  agg.ns_gone(testing::make_ns_gone({.ipc_ns = own_ns(), .ts_ns = 10}));
   prober.probe(agg, 1006.0);
   const stats::QueueStats& row = *agg.queues().at(key);
   EXPECT_EQ(row.live.state, stats::QueueLive::State::removed);

@@ -8,7 +8,6 @@
 #include <sys/msg.h>
 #include <sys/stat.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -162,20 +161,18 @@ void QueueProber::probe(stats::Aggregator& aggregator, double now) {
       why = enter(ns, candidates, orphaned);
       if (orphaned) orphaned_.insert(ns);
     }
-    const auto last_read = read_at_.find(ns);
+    const auto last = read_at_.find(ns);
+    const double* ns_read = last == read_at_.end() ? nullptr : &last->second;
     bool read = false;
     for (; it != end; ++it) {
       const stats::QueueKey& key = it->first;
       const stats::QueueStats& q = *it->second;
       Found f{q.live, q.removed_at};
-      // A row the namespace's last read found present or removed (read at
-      // some time, so it existed then) was checked then, though the row
-      // kept the checked_at of its last change: if this round does not
-      // read it, that read is its last. So is a row the aggregator has
-      // since marked as of a freed namespace (not one it made marked).
-      if (q.live.state != stats::QueueLive::State::unknown && q.live.checked_at != 0 &&
-          last_read != read_at_.end())
-        f.live.checked_at = std::max(f.live.checked_at, last_read->second);
+      // A row read at some time existed at the namespace's last read: if
+      // this round does not read it, that read is its last. So for a row
+      // the aggregator has since marked as of a freed namespace (not one it
+      // made marked, never read).
+      if (q.live.checked_at != 0) f.live.checked_at = stats::last_read(q.live, ns_read);
       if (q.ns_gone_ns != 0) {
         // Marked removed by the aggregator, which has no clock.
         if (q.removed_at == 0) {
@@ -210,8 +207,8 @@ void QueueProber::probe(stats::Aggregator& aggregator, double now) {
     }
     if (read)
       read_at[ns] = now;
-    else if (last_read != read_at_.end())
-      read_at.insert(*last_read);
+    else if (ns_read)
+      read_at.insert(*last);
     if (!why.empty())
       last_error_ = fmt::format("IPC namespace {}: {}", ns, why);
     else if (away)

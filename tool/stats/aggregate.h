@@ -5,6 +5,7 @@
 
 #include <linux/msgtap.h>
 
+#include <algorithm>
 #include <atomic>
 #include <compare>
 #include <cstdint>
@@ -135,6 +136,14 @@ std::string_view live_state_name(QueueLive::State s);
 // reads differs, so a row that stays present (or removed) keeps the
 // checked_at of its last change; a snapshot dates it by this instead.
 using ReadTimes = std::map<uint32_t, double>;
+
+// When @live was last read: its own checked_at, or @ns_read (may be null),
+// the latest read of its namespace, if that is later and @live says present
+// or removed, which that read found (else the row would have changed).
+inline double last_read(const QueueLive& live, const double* ns_read) {
+  if (!ns_read || live.state == QueueLive::State::unknown) return live.checked_at;
+  return std::max(live.checked_at, *ns_read);
+}
 
 // Everything known about one queue. The receive side (msgrcv) will be a
 // `RecvStats recv;` beside `send`.

@@ -2,8 +2,6 @@
 // Building an immutable snapshot and its loss summary.
 #include "stats/snapshot.h"
 
-#include <algorithm>
-
 namespace msgtap::stats {
 
 uint64_t Loss::total() const {
@@ -22,16 +20,13 @@ Loss compute_loss(const DaemonCounters& daemon, const genl::KernelStats& kernel)
 
 namespace {
 
-// A queue found present or removed by its namespace's latest read was
-// checked then, whatever its row says (the prober leaves unchanged rows as
-// they are). Not a row of a freed namespace, whose number may name a later
-// one, nor a row that is no queue.
+// The row's date by its namespace's latest read (the prober leaves unchanged
+// rows as they are). Not for a row of a freed namespace, whose number may
+// name a later one, nor for a row that is no queue.
 double checked_at(const QueueKey& key, const QueueStats& q, const ReadTimes* read_at) {
-  const double own = q.live.checked_at;
-  if (!read_at || key.msqid < 0 || q.ns_gone_ns != 0 || q.live.state == QueueLive::State::unknown)
-    return own;
+  if (!read_at || key.msqid < 0 || q.ns_gone_ns != 0) return q.live.checked_at;
   const auto it = read_at->find(key.ipc_ns);
-  return it == read_at->end() ? own : std::max(own, it->second);
+  return last_read(q.live, it == read_at->end() ? nullptr : &it->second);
 }
 
 }  // namespace
